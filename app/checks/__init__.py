@@ -1,0 +1,30 @@
+"""Checks run on every variant: each returns passed or the violation."""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One rule's verdict; a failed hard rule makes the variant unusable."""
+
+    name: str
+    passed: bool
+    hard: bool
+    detail: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The form stored in variant.checks_json."""
+        return asdict(self)
+
+
+def score(results: list[CheckResult]) -> float | None:
+    """Share of checks passed, 0..1 (None when nothing was checked)."""
+    if not results:
+        return None
+    return round(sum(r.passed for r in results) / len(results), 4)
+
+
+def passes_hard_rules(results: list[CheckResult]) -> bool:
+    """True when no hard rule failed."""
+    return all(r.passed for r in results if r.hard)

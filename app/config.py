@@ -1,0 +1,102 @@
+"""Settings from the environment (prefix COPYFORGE_) and an optional TOML file of models."""
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.paths import PROMPTS_DIR
+
+Language = Literal["en", "zh"]
+LANGUAGES: tuple[Language, ...] = ("en", "zh")
+
+
+class ModelConfig(BaseModel):
+    """One model alias: which provider serves it and how to reach it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["openai_compat", "local"]
+    model: str | None = Field(None, description="Model name sent upstream (openai_compat).")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. .../v1.")
+    api_key_env: str | None = Field(
+        None, description="Name of the environment variable that holds the API key."
+    )
+    path: Path | None = Field(None, description="GGUF file (local); default: a bundled model.")
+    bundled: Literal["smollm2", "gemma3-270m"] = Field(
+        "smollm2", description="Which packaged GGUF a local alias runs when no path is given."
+    )
+    prompt_mode: Literal["chat", "completion"] = Field(
+        "chat", description="'completion' for base models that need few-shot text prompts."
+    )
+    languages: list[Language] = Field(
+        default_factory=list, description="Languages this alias serves when no model is named."
+    )
+    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    context_length: Annotated[int, Field(ge=256, le=131072)] = 2048
+    threads: Annotated[int | None, Field(ge=1, le=256)] = None
+    queue_size: Annotated[int, Field(ge=0, le=1000)] = 8
+    load_at_startup: bool = False
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> "ModelConfig":
+        if self.provider == "openai_compat" and not (self.base_url and self.model):
+            raise ValueError("an openai_compat model needs base_url and model")
+        return self
+
+    def api_key(self) -> SecretStr | None:
+        """The API key read from the environment variable this alias names."""
+        import os
+
+        if not self.api_key_env:
+            return None
+        value = os.environ.get(self.api_key_env)
+        return SecretStr(value) if value else None
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; read once per process."""
+
+    model_config = SettingsConfigDict(env_prefix="COPYFORGE_", extra="ignore")
+
+    database_url: str = "sqlite:///./copyforge.db"
+    sqlite_busy_timeout_ms: Annotated[int, Field(ge=0)] = 30_000
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    log_level: str = "info"
+    prompts_dir: Path = PROMPTS_DIR
+
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    models_file: Path | None = None
+    default_model: str | None = None
+
+    max_n: Annotated[int, Field(ge=1, le=50)] = 5
+    max_tokens_cap: Annotated[int, Field(ge=16)] = 2048
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    max_parallel_calls: Annotated[int, Field(ge=1, le=64)] = 4
+
+    @model_validator(mode="after")
+    def _load_models_file(self) -> "Settings":
+        if self.models_file is not None:
+            data = tomllib.loads(self.models_file.read_text(encoding="utf-8"))
+            file_models = {
+                alias: ModelConfig.model_validate(cfg)
+                for alias, cfg in data.get("models", {}).items()
+            }
+            # Environment entries win over the file, alias by alias.
+            self.models = {**file_models, **self.models}
+            if self.default_model is None:
+                self.default_model = data.get("default")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return Settings()

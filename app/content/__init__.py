@@ -1,0 +1,1 @@
+"""Content kinds: typed briefs, the generation service and its routes."""

@@ -1,0 +1,91 @@
+"""Turn raw model output into clean copy: no numbering, quotes, labels or chatter."""
+
+import re
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*$")
+_NUMBERING = re.compile(r"^\s*(?:\(?\d{1,2}[.)、:：]|[-*•·]|#{1,6}(?=\s))\s*")
+_LABEL = re.compile(
+    r"^\s*\**(?:slogan|tagline|headline|option|variation|version|广告语|标语|口号|文案)"
+    r"\s*\d*\**\s*[:：]\s*\**",
+    re.IGNORECASE,
+)
+_CHATTER = re.compile(
+    r"^\s*(?:sure|certainly|of course|absolutely|okay|ok|great|here(?:'s| is| are)|"
+    r"below is|i hope|let me know|feel free|note:|好的|当然|以下是|下面是|这是|希望)",
+    re.IGNORECASE,
+)
+_QUOTE_PAIRS = (
+    ('"', '"'),
+    ("'", "'"),
+    ("“", "”"),
+    ("‘", "’"),
+    ("「", "」"),
+    ("『", "』"),
+    ("《", "》"),
+)
+
+
+def strip_quotes(text: str) -> str:
+    """Remove one or more layers of matching quotes around the whole text."""
+    text = text.strip()
+    changed = True
+    while changed and len(text) >= 2:
+        changed = False
+        for left, right in _QUOTE_PAIRS:
+            inner = text[len(left) : -len(right)]
+            if text.startswith(left) and text.endswith(right) and left not in inner:
+                text, changed = inner.strip(), True
+    return text
+
+
+def _is_chatter(line: str) -> bool:
+    return bool(_CHATTER.match(line)) and (
+        line.rstrip().endswith((":", "：", "!", ".")) or len(line) < 80
+    )
+
+
+def _lines(text: str) -> list[str]:
+    return [
+        ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n") if not _FENCE.match(ln.strip())
+    ]
+
+
+def parse_one_line(text: str) -> str:
+    """The first line of real copy (for slogans): numbering, labels, bold and quotes removed."""
+    for raw in _lines(text):
+        line = _LABEL.sub("", _NUMBERING.sub("", raw)).strip().strip("*").strip()
+        line = strip_quotes(line)
+        if line and not _is_chatter(line):
+            return line
+    return ""
+
+
+def parse_prose(text: str) -> str:
+    """Paragraphs of copy with leading and trailing chatter and code fences removed."""
+    lines = _lines(text)
+    while lines and (not lines[0].strip() or _is_chatter(lines[0])):
+        lines.pop(0)
+    while lines and (not lines[-1].strip() or _is_chatter(lines[-1])):
+        lines.pop()
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return strip_quotes(body)
+
+
+_TITLE_LABEL = re.compile(
+    r"^\s*(?:\*\*)?(?:title|标题)\s*[:：]\s*(.+?)(?:\*\*)?\s*$", re.IGNORECASE
+)
+_BOLD_LINE = re.compile(r"^\s*\*\*(.+?)\*\*\s*$")
+_HEADING = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def parse_markdown_article(text: str) -> str:
+    """A Markdown article whose first line is a `# Title` (labels and bold titles normalised)."""
+    body = parse_prose(text)
+    if not body:
+        return ""
+    first, _, rest = body.partition("\n")
+    for pattern in (_TITLE_LABEL, _BOLD_LINE, _HEADING):
+        if match := pattern.match(first):
+            title = strip_quotes(match.group(1).strip())
+            return f"# {title}\n\n{rest.strip()}".strip()
+    return body

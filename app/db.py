@@ -1,0 +1,97 @@
+"""Engine, the request session (the unit of work) and SQLite's pragmas."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from starlette.requests import Request
+
+from app.config import Settings
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _with_driver(url: str, drivers: dict[str, str]) -> str:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in drivers and parsed.drivername == backend:
+        parsed = parsed.set(drivername=drivers[backend])
+    return parsed.render_as_string(hide_password=False)
+
+
+def async_url(url: str) -> str:
+    """The URL with the async driver copyforge uses for its backend."""
+    return _with_driver(url, _ASYNC_DRIVERS)
+
+
+def sync_url(url: str) -> str:
+    """The URL with a sync driver, for migrations."""
+    return _with_driver(url, _SYNC_DRIVERS)
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # WAL + NORMAL survives a process crash; only power loss can drop the last commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front: a deferred transaction that later upgrades to a
+        # write can fail with "database is locked" no matter what busy_timeout says.
+        mode = "IMMEDIATE" if conn.get_execution_options().get("copyforge_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One engine per process, with a session factory for readers and one for writers."""
+
+    def __init__(self, settings: Settings) -> None:
+        url = async_url(settings.database_url)
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=10, max_overflow=20)
+        self.engine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _install_sqlite_pragmas(self.engine, settings.sqlite_busy_timeout_ms)
+        self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessions = async_sessionmaker(
+            self.engine.execution_options(copyforge_write=True), expire_on_commit=False
+        )
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commit when the endpoint returns, roll back when it raises."""
+    database: Database = request.app.state.database
+    factory = (
+        database.write_sessions if request.method in _WRITE_METHODS else database.read_sessions
+    )
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()

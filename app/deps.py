@@ -1,0 +1,36 @@
+"""Annotated dependency aliases: what routers ask FastAPI for."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import get_session
+from app.llm.registry import ModelRegistry
+from app.prompting import PromptLibrary
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    """The model registry (tests override this with fake clients)."""
+    registry: ModelRegistry = request.app.state.registry
+    return registry
+
+
+def get_prompts(request: Request) -> PromptLibrary:
+    """The loaded prompt templates."""
+    prompts: PromptLibrary = request.app.state.prompts
+    return prompts
+
+
+# scope="function": commit before the response is sent, so a 2xx means the row is stored.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+LLMDep = Annotated[ModelRegistry, Depends(get_registry)]
+PromptsDep = Annotated[PromptLibrary, Depends(get_prompts)]

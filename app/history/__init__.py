@@ -1,0 +1,1 @@
+"""History for dashboards: listing, filters, cursors, ETags and stats."""

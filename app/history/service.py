@@ -1,0 +1,187 @@
+"""Reading, filtering, paging, deleting and aggregating stored generations."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, case, cast, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.errors import NotFound
+from app.history import cursor as cursors
+from app.history.schemas import GenerationFilters, GroupBy, Sort, StatsRow
+from app.models import Generation, Rating, Variant
+
+_WITH_VARIANTS = selectinload(Generation.variants).selectinload(Variant.ratings)
+_GROUP_COLUMNS = {
+    GroupBy.kind: Generation.kind,
+    GroupBy.model: Generation.model_alias,
+    GroupBy.template_version: Generation.template_version,
+    GroupBy.language: Generation.language,
+}
+
+
+def as_utc(value: datetime) -> datetime:
+    """A query timestamp in UTC; a naive one is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _conditions(workspace_id: str, filters: GenerationFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Generation.workspace_id == workspace_id]
+    equal = {
+        Generation.kind: filters.kind,
+        Generation.model_alias: filters.model,
+        Generation.template_version: filters.template_version,
+        Generation.status: filters.status,
+        Generation.language: filters.language,
+    }
+    conditions += [column == value for column, value in equal.items() if value is not None]
+    if filters.created_after is not None:
+        conditions.append(Generation.created_at > as_utc(filters.created_after))
+    if filters.created_before is not None:
+        conditions.append(Generation.created_at < as_utc(filters.created_before))
+    if filters.updated_since is not None:
+        # Inclusive: a poller may see a row twice, but never misses one stamped at its mark.
+        conditions.append(Generation.updated_at >= as_utc(filters.updated_since))
+    if filters.min_rating is not None:
+        rated_variant = (
+            select(Rating.variant_id)
+            .join(Variant, Variant.id == Rating.variant_id)
+            .where(Variant.generation_id == Generation.id)
+            .group_by(Rating.variant_id)
+            .having(func.avg(Rating.score) >= filters.min_rating)
+        )
+        conditions.append(rated_variant.exists())
+    if filters.q:
+        needle = filters.q.lower()
+        in_variant = (
+            select(Variant.id)
+            .where(Variant.generation_id == Generation.id)
+            .where(func.lower(Variant.text).contains(needle, autoescape=True))
+        )
+        conditions.append(
+            or_(
+                func.lower(cast(Generation.input_json, String)).contains(needle, autoescape=True),
+                in_variant.exists(),
+            )
+        )
+    return conditions
+
+
+def _sort_column(sort: Sort) -> Any:
+    return Generation.updated_at if sort is Sort.updated else Generation.created_at
+
+
+def _after_cursor(sort: Sort, at: datetime, row_id: str) -> ColumnElement[bool]:
+    column = _sort_column(sort)
+    if sort is Sort.newest:
+        return or_(column < at, and_(column == at, Generation.id < row_id))
+    return or_(column > at, and_(column == at, Generation.id > row_id))
+
+
+async def list_generations(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    filters: GenerationFilters,
+    sort: Sort,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Generation], str | None]:
+    """One page of generations in keyset order, and the cursor of the next page."""
+    conditions = _conditions(workspace_id, filters)
+    if cursor is not None:
+        conditions.append(_after_cursor(sort, *cursors.decode(cursor, sort.value)))
+    column = _sort_column(sort)
+    order = (
+        (column.desc(), Generation.id.desc()) if sort is Sort.newest else (column, Generation.id)
+    )
+    query = select(Generation).where(*conditions).order_by(*order).limit(limit + 1)
+    rows = list((await session.scalars(query.options(_WITH_VARIANTS))).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    at = last.updated_at if sort is Sort.updated else last.created_at
+    return rows, cursors.encode(sort.value, at, last.id)
+
+
+async def get_generation(
+    session: AsyncSession, *, workspace_id: str, generation_id: str
+) -> Generation:
+    """One generation with its variants and ratings, or NotFound."""
+    query = select(Generation).where(
+        Generation.id == generation_id, Generation.workspace_id == workspace_id
+    )
+    generation = (await session.scalars(query.options(_WITH_VARIANTS))).first()
+    if generation is None:
+        raise NotFound(f"No generation {generation_id!r}.", param="generation_id")
+    return generation
+
+
+async def delete_generation(
+    session: AsyncSession, *, workspace_id: str, generation_id: str
+) -> None:
+    """Erase a generation with its variants and ratings (the foreign keys cascade)."""
+    result = await session.execute(
+        delete(Generation).where(
+            Generation.id == generation_id, Generation.workspace_id == workspace_id
+        )
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"No generation {generation_id!r}.", param="generation_id")
+
+
+async def stats(
+    session: AsyncSession, *, workspace_id: str, filters: GenerationFilters, group_by: GroupBy
+) -> list[StatsRow]:
+    """Counts, ratings, latency and tokens per group, largest group first."""
+    key = _GROUP_COLUMNS[group_by]
+    conditions = _conditions(workspace_id, filters)
+    totals = await session.execute(
+        select(
+            key,
+            func.count(),
+            func.sum(case((Generation.status == "failed", 1), else_=0)),
+            func.avg(Generation.latency_ms),
+            func.avg(Generation.input_tokens),
+            func.avg(Generation.output_tokens),
+        )
+        .where(*conditions)
+        .group_by(key)
+    )
+    ratings = await session.execute(
+        select(
+            key,
+            func.count(func.distinct(Generation.id)),
+            func.count(Rating.id),
+            func.avg(Rating.score),
+        )
+        .join(Variant, Variant.generation_id == Generation.id)
+        .join(Rating, Rating.variant_id == Variant.id)
+        .where(*conditions)
+        .group_by(key)
+    )
+    rated = {row[0]: row[1:] for row in ratings.all()}
+
+    def _mean(value: Any) -> float | None:
+        return None if value is None else round(float(value), 3)
+
+    rows = []
+    for group, count, failed, latency, tokens_in, tokens_out in totals.all():
+        rated_count, rating_count, mean_rating = rated.get(group, (0, 0, None))
+        rows.append(
+            StatsRow(
+                key=group,
+                count=count,
+                failed_count=int(failed or 0),
+                rated_count=rated_count,
+                rating_count=rating_count,
+                mean_rating=_mean(mean_rating),
+                mean_latency_ms=_mean(latency),
+                mean_input_tokens=_mean(tokens_in),
+                mean_output_tokens=_mean(tokens_out),
+            )
+        )
+    rows.sort(key=lambda r: (-r.count, r.key))
+    return rows

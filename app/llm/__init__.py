@@ -1,0 +1,1 @@
+"""LLM clients: one protocol, several providers, chosen by alias."""

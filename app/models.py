@@ -1,0 +1,149 @@
+"""The tables: generation, variant, rating (SQLAlchemy 2, typed)."""
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.ids import new_id
+
+GENERATION_STATUSES = ("succeeded", "partial", "failed")
+DEFAULT_WORKSPACE = "default"
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always returns aware datetimes (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Generation(Base):
+    """One request for copy, with everything needed to reproduce and judge it."""
+
+    __tablename__ = "generation"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "idempotency_key", name="uq_generation_idempotency"),
+        CheckConstraint(
+            "status IN ('succeeded', 'partial', 'failed')", name="ck_generation_status"
+        ),
+        Index("ix_generation_ws_created", "workspace_id", "created_at", "id"),
+        Index("ix_generation_ws_kind_created", "workspace_id", "kind", "created_at"),
+        Index("ix_generation_ws_updated", "workspace_id", "updated_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64), default=DEFAULT_WORKSPACE)
+    kind: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    input_json: Mapped[dict[str, Any]]
+    brand_id: Mapped[str | None] = mapped_column(String(64))
+    template_name: Mapped[str] = mapped_column(String(200))
+    template_version: Mapped[str] = mapped_column(String(64))
+    system_prompt: Mapped[str] = mapped_column(Text)
+    prompt: Mapped[str] = mapped_column(Text)
+    model_alias: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(32))
+    resolved_model: Mapped[str | None] = mapped_column(String(200))
+    options_json: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    variants: Mapped[list["Variant"]] = relationship(
+        back_populates="generation",
+        order_by="Variant.index",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Variant(Base):
+    """One candidate text of a generation, with the result of every check."""
+
+    __tablename__ = "variant"
+    __table_args__ = (UniqueConstraint("generation_id", "index", name="uq_variant_index"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    generation_id: Mapped[str] = mapped_column(
+        ForeignKey("generation.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    checks_json: Mapped[list[Any]]
+    score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    generation: Mapped[Generation] = relationship(back_populates="variants")
+    ratings: Mapped[list["Rating"]] = relationship(
+        back_populates="variant",
+        order_by="Rating.created_at",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Rating(Base):
+    """A person's 1..5 verdict on a variant; one per (variant, rater)."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("variant_id", "rater", name="uq_rating_variant_rater"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="ck_rating_score"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"))
+    rater: Mapped[str] = mapped_column(String(200))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    variant: Mapped[Variant] = relationship(back_populates="ratings")

@@ -1,0 +1,1 @@
+"""Ratings: people's 1..5 verdicts on variants."""

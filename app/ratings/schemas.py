@@ -1,0 +1,22 @@
+"""The rating request."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.fields import LongText, ShortText
+
+
+class RatingCreate(BaseModel):
+    """A score for a variant; the same rater rating again replaces their rating."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"score": 4, "comment": "Punchy, a bit long", "rater": "maya"}]
+        },
+    )
+
+    score: int = Field(ge=1, le=5, description="1 (unusable) to 5 (ship it).")
+    comment: LongText | None = Field(None, description="Why, in a sentence.")
+    rater: ShortText = Field(
+        "anonymous", description="Who rates; one rating per rater per variant."
+    )

@@ -1,0 +1,77 @@
+"""Service-level routes: health, readiness, models and templates."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from app.deps import LLMDep, PromptsDep
+from app.errors import error_response
+from app.openapi_docs import error_responses
+
+router = APIRouter(tags=["Service"])
+
+
+class ModelsRead(BaseModel):
+    """The model aliases requests may name."""
+
+    default: str | None
+    models: list[dict[str, Any]]
+
+
+class TemplateRead(BaseModel):
+    """A prompt template and what it expects."""
+
+    name: str
+    kind: str
+    language: str
+    version: str = Field(description="sha256 of the template and everything it includes.")
+    variables: list[str]
+    includes: list[str]
+
+
+@router.get("/healthz", summary="Liveness", description="200 while the process serves HTTP.")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    description="200 when the database answers and templates are loaded; 503 otherwise.",
+    responses=error_responses(503),
+)
+async def readyz(request: Request, prompts: PromptsDep) -> Any:
+    try:
+        async with request.app.state.database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not ready"
+        return error_response(
+            request, 503, "not_ready", f"Database unavailable: {type(exc).__name__}"
+        )
+    return JSONResponse({"status": "ready", "templates": len(prompts.list())})
+
+
+@router.get(
+    "/v1/models",
+    response_model=ModelsRead,
+    summary="List model aliases",
+    description="Aliases a request can name in `model`, which one is the default, and which "
+    "provider serves each. Secrets are never shown.",
+)
+async def list_models(registry: LLMDep) -> ModelsRead:
+    return ModelsRead(default=registry.default, models=registry.describe())
+
+
+@router.get(
+    "/v1/templates",
+    response_model=list[TemplateRead],
+    summary="List prompt templates",
+    description="Every template with its kind, language, version (sha256 of its source and "
+    "includes) and the variables it expects. Generations record the version they used, so "
+    "`GET /v1/stats?group_by=template_version` compares prompt revisions.",
+)
+async def list_templates(prompts: PromptsDep) -> list[TemplateRead]:
+    return [TemplateRead(**vars(info)) for info in prompts.list()]
