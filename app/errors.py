@@ -136,6 +136,9 @@ def error_response(
     )
 
 
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "missing"})
+
+
 def _param_of(loc: tuple[Any, ...]) -> str | None:
     # ("body", "n") -> "n"; ("query", "limit") -> "limit"; the source stays implied.
     parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
@@ -168,6 +171,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(
             request, 400, "invalid_json", f"Request body is not valid JSON: {first.get('msg')}"
         )
+    if tuple(first.get("loc", ())) == ("body",) and first.get("type") in _NOT_AN_OBJECT:
+        content_type = request.headers.get("content-type", "")
+        if "json" not in content_type:
+            return error_response(
+                request,
+                415,
+                "unsupported_media_type",
+                "Send the body as JSON with Content-Type: application/json.",
+            )
+        return error_response(
+            request, 422, "validation_error", "The body must be a JSON object.", param="body"
+        )
     param = _param_of(tuple(first.get("loc", ())))
     message = f"{param}: {first['msg']}" if param else str(first["msg"])
     if len(errors) > 1:
@@ -182,6 +197,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, AppError):
+        # FastAPI wraps errors raised while reading the body (e.g. the size limit) in a 400.
+        return app_error_response(request, exc.__cause__)
     type_ = _STATUS_TYPES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
     if exc.status_code == 404 and message == "Not Found":

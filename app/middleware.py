@@ -69,9 +69,8 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         request_id = scope.get("state", {}).get("request_id")
-        body = json.dumps(
-            error_body("payload_too_large", self._message(), request_id=request_id)
-        ).encode()
+        error = error_body("payload_too_large", self._message(), request_id=request_id)
+        body = json.dumps(error, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

@@ -39,6 +39,6 @@ _EN_ABSOLUTES = re.compile(
 
 def absolute_claims(text: str) -> list[str]:
     """The absolute or unprovable claims found in a text, in order of appearance."""
-    found = [m.group(0) for m in _EN_ABSOLUTES.finditer(text)]
-    found += [term for term in _ZH_ABSOLUTES if term in text]
-    return found
+    found = [(m.start(), m.group(0)) for m in _EN_ABSOLUTES.finditer(text)]
+    found += [(text.find(term), term) for term in _ZH_ABSOLUTES if term in text]
+    return [term for _, term in sorted(found)]

@@ -1,0 +1,21 @@
+# The same install as the README: the package with the embedded model, served by `copyforge serve`.
+FROM python:3.11-slim
+
+# llama-cpp-python compiles llama.cpp from source (about five minutes on two cores).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /srv/copyforge
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY prompts ./prompts
+COPY alembic ./alembic
+RUN pip install --no-cache-dir '.[local,postgres]'
+
+ENV COPYFORGE_HOST=0.0.0.0 \
+    COPYFORGE_PORT=8000 \
+    COPYFORGE_DATABASE_URL=sqlite:////data/copyforge.db
+VOLUME /data
+EXPOSE 8000
+CMD ["copyforge", "serve"]
