@@ -61,6 +61,7 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
     from app.content.service import GenerationContext, generate
     from app.content.views import generation_read
     from app.db import Database
+    from app.errors import AppError
     from app.llm.registry import ModelRegistry
     from app.migrations import upgrade
     from app.prompting import PromptLibrary
@@ -72,9 +73,13 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
         for error in exc.errors():
             print(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
         return 2
+    try:
+        registry = ModelRegistry.from_settings(settings)
+    except ValueError as exc:
+        print(f"error: configuration: {exc}", file=sys.stderr)
+        return 2
     upgrade(settings.database_url)
     database = Database(settings)
-    registry = ModelRegistry.from_settings(settings)
     try:
         async with database.write_sessions() as session:
             context = GenerationContext(
@@ -82,6 +87,10 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
             )
             result = await generate(context, kind=kind, request=request)
             await session.commit()
+    except AppError as exc:
+        where = f"{exc.param}: " if exc.param else ""
+        print(f"error: {where}{exc.message}", file=sys.stderr)
+        return 2 if exc.status_code in (400, 422) else 1
     finally:
         await registry.aclose()
         await database.dispose()

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     max_tokens_cap: Annotated[int, Field(ge=16)] = 2048
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     max_parallel_calls: Annotated[int, Field(ge=1, le=64)] = 4
+    # Extra model calls a generation may spend replacing variants that fail hard checks.
+    extra_attempts: Annotated[int, Field(ge=0, le=20)] = 4
 
     @model_validator(mode="after")
     def _load_models_file(self) -> "Settings":

@@ -42,6 +42,7 @@ def create_app(
         app.state.database = Database(settings)
         app.state.prompts = PromptLibrary(settings.prompts_dir)
         app.state.registry = registry or ModelRegistry.from_settings(settings)
+        await app.state.registry.warm_up()
         try:
             yield
         finally:

@@ -16,6 +16,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from app.errors import AppError, NotFound
 
 PROMPT_BLOCKS = ("system", "user")
+# Worked examples, used when a base model is prompted by completion instead of chat.
+EXAMPLES_BLOCK = "examples"
 PARTIALS_DIR = "_partials"
 DATA_TAG = "brief"
 
@@ -45,6 +47,7 @@ class RenderedPrompt:
     template_version: str
     system: str
     user: str
+    examples: str = ""
 
 
 def as_data(value: Any) -> str:
@@ -150,7 +153,8 @@ class PromptLibrary:
         try:
             template = self.env.get_template(f"{name}.j2")
             context = template.new_context(dict(variables))
-            parts = {b: "".join(template.blocks[b](context)).strip() for b in PROMPT_BLOCKS}
+            blocks = [b for b in (*PROMPT_BLOCKS, EXAMPLES_BLOCK) if b in template.blocks]
+            parts = {b: "".join(template.blocks[b](context)).strip() for b in blocks}
         except (UndefinedError, TemplateNotFound) as exc:
             raise TemplateRenderError(f"Template {name} could not be rendered: {exc}") from exc
         return RenderedPrompt(
@@ -158,4 +162,5 @@ class PromptLibrary:
             template_version=info.version,
             system=parts["system"],
             user=parts["user"],
+            examples=parts.get(EXAMPLES_BLOCK, ""),
         )

@@ -10,29 +10,24 @@ Script = Callable[[Sequence[Message], GenerationOptions], str]
 
 
 def default_script(messages: Sequence[Message], options: GenerationOptions) -> str:
-    """Chatty output of the kind small models produce, so parsers have work to do."""
+    """Chatty output of the kind small models produce, so parsers have work to do.
+
+    The seed is written into the text, so variants with different seeds differ."""
     prompt = messages[-1].content
     zh = "广告语" in prompt or "文案" in prompt or "博客" in prompt
     seed = options.seed or 0
     if "Slogan:" in prompt or "广告语：" in prompt:
-        line = (
-            f"湿滑岩面，步步抓稳{seed}号。" if zh else f"Grip that holds on wet rock, take {seed}."
-        )
+        line = f"湿滑岩面，步步抓稳{seed}号。" if zh else f"Grip that holds on wet rock, {seed}."
         return f'Sure! Here is a slogan:\n1. "{line}"'
     if "Description:" in prompt or "文案：" in prompt:
-        body = (
-            ("这款水壶三分钟烧开一升水，保温两小时，小户型厨房也放得下。" * 3)
-            if zh
-            else ("Kettle One boils a litre in three minutes and keeps it warm for two hours. " * 5)
-        )
-        return body.strip()
-    title = "# 如何挑选越野跑鞋" if zh else "# How to choose a trail running shoe"
-    para = (
-        ("抓地力、重量和贴合度决定了你跑得稳不稳。" * 20)
-        if zh
-        else ("Grip, weight and fit decide how your trail running shoes feel on the trail. " * 30)
-    )
-    return f"{title}\n\n## Grip\n\n{para}"
+        if zh:
+            return f"第{seed}款水壶三分钟烧开一升水，保温两小时，小户型厨房也放得下。" * 3
+        return f"Kettle {seed} boils a litre in three minutes and keeps it warm for hours. " * 5
+    if zh:
+        para = f"抓地力、重量和贴合度决定了你跑得稳不稳，第{seed}点。" * 20
+        return f"# 如何挑选越野跑鞋\n\n## 抓地力\n\n{para}"
+    para = f"Grip, weight and fit decide how trail running shoes feel, point {seed}. " * 30
+    return f"# How to choose a trail running shoe\n\n## Grip\n\n{para}"
 
 
 @dataclass

@@ -41,7 +41,14 @@ class TestWriteCopy:
         assert len(body["template"]["version"]) == 64
         assert body["model"] == "fake"
         assert body["resolved_model"] == "fake-model-1"
-        assert body["options"] == {"n": 2, "temperature": None, "max_tokens": None, "seed": 7}
+        assert body["options"] == {
+            "n": 2,
+            "temperature": None,
+            "max_tokens": None,
+            "seed": 7,
+            "attempts": 2,
+            "prompt_mode": "chat",
+        }
         assert body["usage"]["input_tokens"] > 0
         assert len(body["variants"]) == 2
         for variant in body["variants"]:
@@ -66,15 +73,35 @@ class TestWriteCopy:
         body = (await client.post(PATHS["blog_post"], json=brief("blog_post"))).json()
         assert body["variants"][0]["text"].startswith("# How to choose")
 
-    async def test_variant_over_limit_is_kept_but_flagged(
+    async def test_variants_failing_hard_checks_are_retried_then_reported(
         self, client: httpx.AsyncClient, fake_llm: FakeLLM
     ) -> None:
         fake_llm.script = lambda messages, options: "A slogan that is far too long for the limit"
         body = (await client.post(PATHS["ad_slogan"], json=brief("ad_slogan", max_chars=10))).json()
+        # One attempt for the variant asked for, plus the four extra attempts allowed.
+        assert len(fake_llm.calls) == 5
+        assert body["status"] == "partial"
+        assert body["error"]["type"] == "checks_failed"
+        assert "0 of 1" in body["error"]["message"]
+        assert "max_chars" in body["error"]["message"]
+        # What the model wrote is still shown, flagged, so nobody is left with nothing.
         checks = {c["name"]: c for c in body["variants"][0]["checks"]}
         assert checks["max_chars"]["passed"] is False
         assert "limit 10" in checks["max_chars"]["detail"]
         assert body["variants"][0]["score"] < 1
+
+    async def test_retries_until_enough_distinct_usable_variants(
+        self, client: httpx.AsyncClient, fake_llm: FakeLLM
+    ) -> None:
+        answers = iter(["Way too long a slogan for ten", "Run on.", "run on!", "Go far."])
+        fake_llm.script = lambda messages, options: next(answers)
+        body = (
+            await client.post(PATHS["ad_slogan"], json=brief("ad_slogan", max_chars=10, n=2))
+        ).json()
+        assert body["status"] == "succeeded"
+        # "run on!" repeats "Run on." once case and punctuation are ignored: dropped.
+        assert sorted(v["text"] for v in body["variants"]) == ["Go far.", "Run on."]
+        assert body["options"]["attempts"] == 4
 
     async def test_ad_law_flags_absolute_claims(
         self, client: httpx.AsyncClient, fake_llm: FakeLLM
@@ -162,21 +189,51 @@ class TestModelFailures:
         assert response.json()["error"]["type"] == error_type
         assert response.headers["retry-after"] == "3"
 
-    async def test_some_variants_failing_gives_partial(
+    async def test_a_failed_call_is_replaced_by_another_attempt(
         self, client: httpx.AsyncClient, fake_llm: FakeLLM
     ) -> None:
         def flaky(messages: Any, options: Any) -> str:
             if options.seed == 1:
                 raise LLMError("upstream", "one call failed")
-            return "Grip that holds."
+            return f"Grip number {options.seed}."
 
         fake_llm.script = flaky
         response = await client.post(PATHS["ad_slogan"], json=brief("ad_slogan", n=3, seed=0))
         assert response.status_code == 201
         body = response.json()
+        assert body["status"] == "succeeded"
+        assert sorted(v["text"] for v in body["variants"]) == [
+            "Grip number 0.",
+            "Grip number 2.",
+            "Grip number 3.",
+        ]
+        assert body["options"]["attempts"] == 4
+
+    async def test_model_failing_midway_gives_partial_with_its_error(
+        self, client: httpx.AsyncClient, fake_llm: FakeLLM
+    ) -> None:
+        def dies_after_first(messages: Any, options: Any) -> str:
+            if options.seed:
+                raise LLMError("timeout", "no answer in time")
+            return "Grip on."
+
+        fake_llm.script = dies_after_first
+        response = await client.post(PATHS["ad_slogan"], json=brief("ad_slogan", n=3, seed=0))
+        body = response.json()
+        assert response.status_code == 201
         assert body["status"] == "partial"
-        assert len(body["variants"]) == 2
-        assert body["error"]["message"] == "one call failed"
+        assert [v["text"] for v in body["variants"]] == ["Grip on."]
+        assert body["error"] == {"type": "timeout", "message": "no answer in time"}
+
+    async def test_full_local_queue_stores_nothing(
+        self, client: httpx.AsyncClient, fake_llm: FakeLLM
+    ) -> None:
+        fake_llm.script = failing("busy", "queue full", retry_after_s=2)
+        response = await client.post(PATHS["ad_slogan"], json=brief("ad_slogan"))
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "2"
+        assert "generation_id" not in response.json()["error"]
+        assert (await client.get("/v1/generations")).json()["items"] == []
 
 
 class TestConcurrency:

@@ -57,3 +57,22 @@ def test_absolute_claims_in_both_languages() -> None:
     assert absolute_claims("The best kettle, guaranteed.") == ["The best", "guaranteed"]
     assert absolute_claims("国家级品质，销量第一") == ["国家级", "销量第一"]
     assert absolute_claims("A good kettle.") == []
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        "Sure footing on slippery stone.",
+        "Great taste, zero fuss.",
+        "Okay is not enough. Be great.",
+        "这是一款三分钟烧开一升水的水壶。",
+    ],
+)
+def test_copy_that_starts_like_chatter_is_kept(copy: str) -> None:
+    assert parse_one_line(copy) == copy
+    assert parse_prose(copy) == copy
+
+
+@pytest.mark.parametrize("chatter", ["Sure!", "Okay.", "Here are three options:", "好的！"])
+def test_pleasantries_alone_are_not_copy(chatter: str) -> None:
+    assert parse_one_line(f"{chatter}\nRun further.") == "Run further."

@@ -29,6 +29,8 @@ class ContentKind:
     parse: Callable[[str], str]
     check: Callable[[str, Any], list[CheckResult]]
     default_max_tokens: int
+    # Where a base model (completion mode) should stop: it would go on writing examples.
+    completion_stop: tuple[str, ...] = ("<brief>", "\n\n\n")
 
     def template_name(self, language: str) -> str:
         """The template that writes this kind in a language."""
@@ -72,6 +74,7 @@ AD_SLOGAN = ContentKind(
     parse=parse_one_line,
     check=_slogan_checks,
     default_max_tokens=64,
+    completion_stop=("\n\n", "<brief>"),
 )
 PRODUCT_DESCRIPTION = ContentKind(
     name="product_description",

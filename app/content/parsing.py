@@ -9,11 +9,14 @@ _LABEL = re.compile(
     r"\s*\d*\**\s*[:：]\s*\**",
     re.IGNORECASE,
 )
-_CHATTER = re.compile(
-    r"^\s*(?:sure|certainly|of course|absolutely|okay|ok|great|here(?:'s| is| are)|"
-    r"below is|i hope|let me know|feel free|note:|好的|当然|以下是|下面是|这是|希望)",
+# Openers of a preamble ("Sure! Here is a slogan:"), not of copy ("Sure footing on wet rock").
+_PREAMBLE_EN = re.compile(
+    r"^(?:sure|certainly|of course|absolutely|okay|ok|great|here(?:'s| is| are)|below is)\b",
     re.IGNORECASE,
 )
+_PREAMBLE_ZH = re.compile(r"^(?:好的|当然|以下是|下面是|这是)")
+_SIGNOFF = re.compile(r"^(?:let me know|feel free|i hope|hope this|note:|希望|如需)", re.IGNORECASE)
+_PLEASANTRY_MAX = 12
 _QUOTE_PAIRS = (
     ('"', '"'),
     ("'", "'"),
@@ -38,10 +41,17 @@ def strip_quotes(text: str) -> str:
     return text
 
 
+_TAG_LINE = re.compile(r"^\s*</?[A-Za-z][\w -]{0,40}>\s*$")
+
+
 def _is_chatter(line: str) -> bool:
-    return bool(_CHATTER.match(line)) and (
-        line.rstrip().endswith((":", "：", "!", ".")) or len(line) < 80
-    )
+    text = line.strip()
+    # A bare tag echoes the prompt ("<product description>"); a sign-off is never copy.
+    if _TAG_LINE.match(text) or _SIGNOFF.match(text):
+        return True
+    if not (_PREAMBLE_EN.match(text) or _PREAMBLE_ZH.match(text)):
+        return False
+    return text.endswith((":", "：")) or len(text) <= _PLEASANTRY_MAX
 
 
 def _lines(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from app.content.schemas import (
 )
 from app.content.views import generation_read
 from app.deps import LLMDep, PromptsDep, SessionDep, SettingsDep
+from app.disconnect import client_gone
 from app.errors import app_error_response
 from app.openapi_docs import error_responses
 
@@ -34,7 +35,8 @@ ContextDep = Annotated[service.GenerationContext, Depends(_context)]
 async def _write(
     kind: ContentKind, body: GenerationOptionsIn, request: Request, context: ContextDep
 ) -> GenerationRead | JSONResponse:
-    result = await service.generate(context, kind=kind, request=body)
+    async with client_gone(request) as gone:
+        result = await service.generate(context, kind=kind, request=body, cancelled=gone)
     failure = result.failure()
     if failure is not None:
         # Answer with the error but keep the failed row: returning (not raising) commits it.

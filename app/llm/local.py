@@ -7,15 +7,15 @@ instance, runs it on one worker thread, and keeps a bounded FIFO queue in front 
 import asyncio
 import os
 import threading
-import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.config import ModelConfig
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
 
+T = TypeVar("T")
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 QUEUE_RETRY_AFTER_S = 2.0
 
@@ -60,6 +60,7 @@ def builtin_local_models() -> dict[str, ModelConfig]:
         models["local"] = ModelConfig(
             provider="local",
             languages=["en"],
+            load_at_startup=True,
             description="SmolLM2-135M-Instruct on the CPU: for trying copyforge offline.",
         )
     try:
@@ -120,6 +121,7 @@ class LocalClient:
         self.alias = alias
         self.config = config
         self._llama: Any = None
+        self._path: Path | None = None
         self._load_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{alias}")
         self._turn = asyncio.Lock()
@@ -129,6 +131,9 @@ class LocalClient:
         """Public facts, including whether the model is loaded."""
         facts = describe_local(self.config)
         facts["loaded"] = self._llama is not None
+        if self._path is not None:
+            facts["file"] = self._path.name
+            facts["size_bytes"] = self._path.stat().st_size
         facts["queue_size"] = self.config.queue_size
         facts["waiting"] = self._waiting
         return facts
@@ -138,8 +143,9 @@ class LocalClient:
             if self._llama is None:
                 from llama_cpp import Llama
 
+                self._path = model_path(self.config)
                 self._llama = Llama(
-                    model_path=str(model_path(self.config)),
+                    model_path=str(self._path),
                     n_ctx=self.config.context_length,
                     n_threads=self.config.threads or default_threads(),
                     verbose=False,
@@ -185,98 +191,91 @@ class LocalClient:
         finally:
             self._waiting -= 1
 
-    def _completion(self, result: dict[str, Any], text: str | None = None) -> Completion:
+    async def _submit(self, job: Callable[[], T]) -> T:
+        """Run `job` on the model thread once it is this request's turn."""
+        await self._enter_queue()
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._executor, job)
+        except BaseException:
+            self._turn.release()
+            raise
+        # The turn ends when the thread is done, not when an impatient caller stops waiting.
+        future.add_done_callback(lambda _: self._turn.release())
+        try:
+            return await asyncio.shield(future)
+        except LLMError:
+            raise
+        except Exception as exc:  # llama.cpp raises ValueError & co. (e.g. prompt too long)
+            raise LLMError("upstream", f"The local model failed: {exc}") from exc
+
+    async def complete(self, messages: Sequence[Message], options: GenerationOptions) -> Completion:
+        """Run one completion on the model's thread, after the requests queued before it."""
+        result = await self._submit(lambda: self._run(messages, options, False))
         choice = result["choices"][0]
         usage = result.get("usage") or {}
-        if text is None:
-            text = choice["message"]["content"] if "message" in choice else choice["text"]
+        text = choice["message"]["content"] if "message" in choice else choice["text"]
         return Completion(
             text=text or "",
             finish_reason=choice.get("finish_reason"),
             input_tokens=usage.get("prompt_tokens", 0),
             output_tokens=usage.get("completion_tokens", 0),
-            resolved_model=Path(str(result.get("model", ""))).name or None,
+            resolved_model=self.model_name(),
         )
-
-    async def complete(self, messages: Sequence[Message], options: GenerationOptions) -> Completion:
-        """Run one completion on the model's worker thread, after the requests queued before."""
-        await self._enter_queue()
-        try:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._executor, self._run, messages, options, False)
-        except LLMError:
-            raise
-        except Exception as exc:  # llama.cpp raises ValueError & co. for bad prompts
-            raise LLMError("upstream", f"The local model failed: {exc}") from exc
-        finally:
-            self._turn.release()
-        return self._completion(result)
 
     async def stream(
         self, messages: Sequence[Message], options: GenerationOptions
     ) -> AsyncIterator[StreamEvent]:
-        """Tokens as the model produces them; stops the model when the consumer goes away."""
-        await self._enter_queue()
+        """Text as the model produces it; the model stops as soon as the consumer goes away."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[StreamDelta | Completion | Exception] = asyncio.Queue()
         stop = threading.Event()
 
         def produce() -> None:
+            parts: list[str] = []
+            finish_reason = None
             try:
-                chunks: Iterator[dict[str, Any]] = self._run(messages, options, True)
-                for chunk in chunks:
+                for chunk in self._run(messages, options, True):
                     if stop.is_set():
+                        finish_reason = "cancelled"
                         break
-                    loop.call_soon_threadsafe(queue.put_nowait, ("chunk", chunk))
-                loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+                    choice = chunk["choices"][0]
+                    delta = choice["delta"].get("content") if "delta" in choice else choice["text"]
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    if delta:
+                        parts.append(delta)
+                        loop.call_soon_threadsafe(queue.put_nowait, StreamDelta(delta))
+                # One chunk per generated token; the context holds prompt plus output.
+                total = self._llama.n_tokens
+                completion = Completion(
+                    text="".join(parts),
+                    finish_reason=finish_reason,
+                    input_tokens=max(0, total - len(parts)),
+                    output_tokens=len(parts),
+                    resolved_model=self.model_name(),
+                )
+                loop.call_soon_threadsafe(queue.put_nowait, completion)
             except Exception as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
 
-        started = time.monotonic()
-        future = loop.run_in_executor(self._executor, produce)
-        parts: list[str] = []
-        finish_reason = None
-        model = None
+        running = asyncio.ensure_future(self._submit(produce))
         try:
             while True:
-                kind, payload = await queue.get()
-                if kind == "end":
+                item = await queue.get()
+                if isinstance(item, Exception):
+                    raise LLMError("upstream", f"The local model failed: {item}") from item
+                yield item
+                if isinstance(item, Completion):
                     break
-                if kind == "error":
-                    raise LLMError("upstream", f"The local model failed: {payload}")
-                model = payload.get("model", model)
-                choice = payload["choices"][0]
-                delta = (
-                    choice.get("delta", {}).get("content")
-                    if "delta" in choice
-                    else choice.get("text")
-                )
-                finish_reason = choice.get("finish_reason") or finish_reason
-                if delta:
-                    parts.append(delta)
-                    yield StreamDelta(delta)
         finally:
             stop.set()
-            await asyncio.shield(future)
-            self._turn.release()
-        text = "".join(parts)
-        llama = self._llama
-        input_tokens = len(llama.tokenize(_joined(messages).encode(), special=True)) if llama else 0
-        output_tokens = len(llama.tokenize(text.encode(), add_bos=False)) if llama and text else 0
-        del started
-        yield Completion(
-            text=text,
-            finish_reason=finish_reason,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            resolved_model=Path(str(model)).name if model else None,
-        )
+            if not running.done():
+                running.cancel()
+
+    def model_name(self) -> str:
+        """The GGUF file name, as the resolved model."""
+        return self._path.name if self._path else "unloaded"
 
     async def aclose(self) -> None:
         """Stop the worker thread and free the model."""
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._llama = None
-
-
-def _joined(messages: Sequence[Message]) -> str:
-    return "\n".join(m.content for m in messages)

@@ -82,7 +82,7 @@ class OpenAICompatClient:
                 kind = "bad_request"
             return LLMError(
                 kind,
-                self._scrub(f"The model API answered {status}: {exc.message}"),
+                self._scrub(f"The model API failed: {exc.message}"),
                 status_code=status,
                 retry_after_s=_retry_after_s(exc.response.headers),
             )
@@ -111,7 +111,7 @@ class OpenAICompatClient:
                     **request, timeout=remaining_s
                 )
             except openai.OpenAIError as exc:
-                raise self._error(exc) from exc
+                raise self._error(exc) from None  # the SDK error may quote the key
             if not response.choices:
                 raise LLMError("upstream", "The model API answered with no choices.")
             choice = response.choices[0]
@@ -143,7 +143,7 @@ class OpenAICompatClient:
                     timeout=remaining_s,
                 )
             except openai.OpenAIError as exc:
-                raise self._error(exc) from exc
+                raise self._error(exc) from None  # the SDK error may quote the key
 
         stream = await with_retries(
             open_stream, max_retries=self.config.max_retries, deadline_s=self.config.timeout_s
@@ -164,7 +164,7 @@ class OpenAICompatClient:
                         yield StreamDelta(choice.delta.content)
                     finish_reason = choice.finish_reason or finish_reason
         except openai.OpenAIError as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from None  # the SDK error may quote the key
         finally:
             await stream.close()
         yield Completion(

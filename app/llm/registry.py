@@ -80,11 +80,23 @@ class ModelRegistry:
             )
         return self.default
 
+    def prompt_mode(self, alias: str) -> str:
+        """`chat`, or `completion` for base models that continue a text."""
+        config = self._configs.get(alias)
+        return config.prompt_mode if config else "chat"
+
     def client(self, alias: str) -> LLMClient:
         """The client for an alias, built on first use."""
         if alias not in self._clients:
             self._clients[alias] = self._factory(alias, self._configs[alias])
         return self._clients[alias]
+
+    async def warm_up(self) -> None:
+        """Load the models configured to load at startup instead of on first use."""
+        for alias, config in self._configs.items():
+            client = self.client(alias) if config.load_at_startup else None
+            if client is not None and hasattr(client, "load"):
+                await client.load()
 
     def describe(self) -> list[dict[str, Any]]:
         """Every alias with public facts about it."""

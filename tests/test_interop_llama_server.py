@@ -1,0 +1,119 @@
+"""Interop with an OpenAI-compatible server nobody here wrote: llama-cpp-python's own server,
+running the embedded GGUF on 127.0.0.1, driven by copyforge's `openai_compat` provider."""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import ModelConfig, Settings
+from app.llm.base import Completion, GenerationOptions, Message, StreamDelta
+from app.llm.local import smollm2_path
+from app.llm.openai_compat import OpenAICompatClient
+from app.main import create_app
+from tests.payloads import PATHS, brief
+from tests.servers import free_port
+
+pytestmark = pytest.mark.real_model
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m llama_cpp.server` on a free loopback port, stopped after the module."""
+    model = smollm2_path()
+    assert model is not None, "needs the [local] extra"
+    port = free_port()
+    # A file, not a pipe: nobody reads the server's chatter, and a full pipe would block it.
+    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w+b")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/v1/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                stderr = log.read().decode(errors="replace")
+                raise RuntimeError(f"llama_cpp.server did not start: {stderr[-2000:]}")
+            time.sleep(0.2)
+        yield f"{base}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def alias_config(base_url: str) -> ModelConfig:
+    return ModelConfig(provider="openai_compat", base_url=base_url, model="smollm2", timeout_s=120)
+
+
+async def test_stream_through_the_real_sdk(llama_server: str) -> None:
+    client = OpenAICompatClient("smollm2", alias_config(llama_server))
+    messages = [Message("system", "You write slogans."), Message("user", "A slogan for tea:")]
+    try:
+        events = [
+            e async for e in client.stream(messages, GenerationOptions(max_tokens=24, seed=2))
+        ]
+    finally:
+        await client.aclose()
+    deltas = [e.text for e in events if isinstance(e, StreamDelta)]
+    final = events[-1]
+    assert isinstance(final, Completion)
+    assert len(deltas) > 1
+    assert "".join(deltas) == final.text
+    assert final.resolved_model == "smollm2"
+
+
+@pytest.mark.parametrize("kind", list(PATHS))
+async def test_all_kinds_through_llama_server(
+    llama_server: str, database_url: str, kind: str
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        models={"smollm2": alias_config(llama_server)},
+        default_model="smollm2",
+    )
+    app = create_app(settings)
+    extra: dict[str, Any] = {}
+    if kind != "ad_slogan":
+        extra = {"min_words": 50, "max_words": 400, "max_tokens": 160}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=300) as api:
+            response = await api.post(PATHS[kind], json=brief(kind, "en", seed=4, **extra))
+            assert response.status_code == 201, response.text
+            body = response.json()
+            assert body["provider"] == "openai_compat"
+            assert body["resolved_model"] == "smollm2"
+            assert body["usage"]["output_tokens"] > 0
+            assert body["variants"][0]["text"].strip()
+            stored = (await api.get(f"/v1/generations/{body['id']}")).json()
+            assert stored["variants"] == body["variants"]
