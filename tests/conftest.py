@@ -12,7 +12,6 @@ from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.db import sync_url
-from app.deps import get_registry
 from app.llm.registry import ModelRegistry
 from app.main import create_app
 from app.migrations import upgrade
@@ -56,9 +55,9 @@ def fake_llm() -> FakeLLM:
 
 @pytest.fixture
 async def app(settings: Settings, fake_llm: FakeLLM) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
+    # Handing the registry to create_app keeps startup from loading the embedded model.
     registry = ModelRegistry.from_clients({"fake": fake_llm}, "fake")
-    application.dependency_overrides[get_registry] = lambda: registry
+    application = create_app(settings, registry=registry)
     async with application.router.lifespan_context(application):
         yield application
 

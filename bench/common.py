@@ -1,0 +1,80 @@
+"""Helpers shared by the benchmarks: run `copyforge serve` as a real process, read its memory."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, MiB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+@dataclass
+class Served:
+    """A running `copyforge serve` process."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    started_at: float
+
+
+@contextmanager
+def serve(workdir: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """Start `copyforge serve` on a free port with a fresh SQLite file; stop it afterwards."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "COPYFORGE_PORT": str(port),
+        "COPYFORGE_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "COPYFORGE_LOG_LEVEL": "warning",
+        **(env or {}),
+    }
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(Path(sys.executable).parent / "copyforge"), "serve"],
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "serve.log").open("wb"),
+    )
+    served = Served(process, f"http://127.0.0.1:{port}", started)
+    try:
+        yield served
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_ready(served: Served, timeout_s: float = 120) -> float:
+    """Seconds from process start until /readyz answers 200."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            raise RuntimeError("copyforge serve exited")
+        try:
+            if httpx.get(f"{served.base_url}/readyz", timeout=1).status_code == 200:
+                return time.perf_counter() - served.started_at
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("copyforge serve did not become ready")
