@@ -51,7 +51,7 @@ def serve(workdir: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
         **(env or {}),
     }
     started = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603 - our own console script
+    process = subprocess.Popen(
         [str(Path(sys.executable).parent / "copyforge"), "serve"],
         env=full_env,
         stdout=subprocess.DEVNULL,

@@ -135,9 +135,7 @@ def main() -> None:
             report["api_share_of_direct"] = round(
                 report["api_tokens_per_s"] / report["direct_tokens_per_s"], 3
             )
-            report["queue"] = [
-                asyncio.run(queue_run(served.base_url, c)) for c in (4, 16)
-            ]
+            report["queue"] = [asyncio.run(queue_run(served.base_url, c)) for c in (4, 16)]
             report["serve_rss_mib_after_load"] = round(rss_mib(served.process.pid), 1)
 
     RESULTS_DIR.mkdir(exist_ok=True)
