@@ -42,6 +42,9 @@ class ModelConfig(BaseModel):
     threads: Annotated[int | None, Field(ge=1, le=256)] = None
     queue_size: Annotated[int, Field(ge=0, le=1000)] = 8
     load_at_startup: bool = False
+    fallback: str | None = Field(
+        None, description="Alias that answers when this one fails after its retries."
+    )
     description: str = ""
 
     @model_validator(mode="after")

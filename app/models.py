@@ -85,6 +85,8 @@ class Generation(Base):
     model_alias: Mapped[str] = mapped_column(String(100))
     provider: Mapped[str] = mapped_column(String(32))
     resolved_model: Mapped[str | None] = mapped_column(String(200))
+    fallback_alias: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     options_json: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16))
     error_type: Mapped[str | None] = mapped_column(String(64))

@@ -206,6 +206,9 @@ class GenerationRead(BaseModel):
     model: str = Field(description="The alias requested.")
     provider: str
     resolved_model: str | None = Field(description="The model the provider says answered.")
+    fallback_model: str | None = Field(
+        description="The fallback alias that wrote some or all variants, if the model failed."
+    )
     template: TemplateRef
     input: dict[str, Any] = Field(description="The brief as validated.")
     options: dict[str, Any]

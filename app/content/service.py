@@ -255,6 +255,7 @@ async def generate(
         resolved_model=next(
             (c.resolved_model for c in result.completions if c.resolved_model), None
         ),
+        fallback_alias=next((c.served_by for c in result.completions if c.served_by), None),
         options_json={
             **request.model_dump(mode="json", include={"n", "temperature", "max_tokens", "seed"}),
             "attempts": result.attempts,

@@ -43,6 +43,7 @@ def generation_read(generation: Generation, *, with_prompt: bool) -> GenerationR
         model=generation.model_alias,
         provider=generation.provider,
         resolved_model=generation.resolved_model,
+        fallback_model=generation.fallback_alias,
         template=TemplateRef(name=generation.template_name, version=generation.template_version),
         input=generation.input_json,
         options=generation.options_json,

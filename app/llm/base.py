@@ -37,6 +37,7 @@ class Completion:
     output_tokens: int
     resolved_model: str | None
     raw: dict[str, Any] | None = None
+    served_by: str | None = None  # the fallback alias, when not the alias that was asked
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 from app.config import ModelConfig, Settings
 from app.errors import ServiceUnavailable, ValidationFailed
 from app.llm.base import LLMClient
+from app.llm.fallback import FallbackClient
 
 
 def create_client(alias: str, config: ModelConfig) -> LLMClient:
@@ -36,6 +37,10 @@ class ModelRegistry:
         known = set(self._configs) | set(self._clients)
         if default is not None and default not in known:
             raise ValueError(f"default model {default!r} is not a configured alias")
+        for alias, config in self._configs.items():
+            if config.fallback is not None and config.fallback not in known - {alias}:
+                raise ValueError(f"model {alias!r}: fallback {config.fallback!r} is not an alias")
+        self._served: dict[str, LLMClient] = {}
         self.default = default if default is not None else next(iter(sorted(known)), None)
 
     @classmethod
@@ -85,16 +90,26 @@ class ModelRegistry:
         config = self._configs.get(alias)
         return config.prompt_mode if config else "chat"
 
-    def client(self, alias: str) -> LLMClient:
-        """The client for an alias, built on first use."""
+    def _own_client(self, alias: str) -> LLMClient:
         if alias not in self._clients:
             self._clients[alias] = self._factory(alias, self._configs[alias])
         return self._clients[alias]
 
+    def client(self, alias: str) -> LLMClient:
+        """The client serving an alias (with its fallback, if configured), built on first use."""
+        if alias not in self._served:
+            config = self._configs.get(alias)
+            client = self._own_client(alias)
+            if config is not None and config.fallback is not None:
+                # One level only: a fallback's own fallback is not followed, so no loops.
+                client = FallbackClient(client, self._own_client(config.fallback), config.fallback)
+            self._served[alias] = client
+        return self._served[alias]
+
     async def warm_up(self) -> None:
         """Load the models configured to load at startup instead of on first use."""
         for alias, config in self._configs.items():
-            client = self.client(alias) if config.load_at_startup else None
+            client = self._own_client(alias) if config.load_at_startup else None
             if client is not None and hasattr(client, "load"):
                 await client.load()
 
@@ -114,6 +129,7 @@ class ModelRegistry:
                     "default": alias == self.default,
                     "languages": list(config.languages) if config else [],
                     "description": config.description if config else "",
+                    "fallback": config.fallback if config else None,
                     **facts,
                 }
             )
