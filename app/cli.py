@@ -83,7 +83,7 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
     try:
         async with database.write_sessions() as session:
             context = GenerationContext(
-                session, registry, PromptLibrary(settings.prompts_dir), settings
+                session, database, registry, PromptLibrary(settings.prompts_dir), settings
             )
             result = await generate(context, kind=kind, request=request)
             await session.commit()

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import get_session
+from app.db import Database, get_session
 from app.llm.registry import ModelRegistry
 from app.prompting import PromptLibrary
 
@@ -15,6 +15,12 @@ def get_app_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_database(request: Request) -> Database:
+    """The process's database (engine and session factories)."""
+    database: Database = request.app.state.database
+    return database
 
 
 def get_registry(request: Request) -> ModelRegistry:
@@ -32,5 +38,6 @@ def get_prompts(request: Request) -> PromptLibrary:
 # scope="function": commit before the response is sent, so a 2xx means the row is stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 LLMDep = Annotated[ModelRegistry, Depends(get_registry)]
 PromptsDep = Annotated[PromptLibrary, Depends(get_prompts)]

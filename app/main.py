@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.config import Settings, get_settings
 from app.content.router import router as content_router
+from app.content.streaming import BackgroundWrites
 from app.db import Database
 from app.errors import install_error_handlers
 from app.history.router import router as history_router
@@ -43,9 +44,12 @@ def create_app(
         app.state.prompts = PromptLibrary(settings.prompts_dir)
         app.state.registry = registry or ModelRegistry.from_settings(settings)
         await app.state.registry.warm_up()
+        app.state.background = BackgroundWrites()
         try:
             yield
         finally:
+            # Streams whose clients left are still storing what they wrote: let them finish.
+            await app.state.background.drain(timeout_s=30)
             await app.state.registry.aclose()
             await app.state.database.dispose()
 

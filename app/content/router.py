@@ -1,11 +1,11 @@
-"""HTTP routes that write copy: one typed POST per kind."""
+"""HTTP routes that write copy: one typed POST per kind, JSON or Server-Sent Events."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.content import service
+from app.content import idempotency, service, streaming
 from app.content.kinds import AD_SLOGAN, BLOG_POST, PRODUCT_DESCRIPTION, ContentKind
 from app.content.schemas import (
     AdSloganRequest,
@@ -15,36 +15,100 @@ from app.content.schemas import (
     ProductDescriptionRequest,
 )
 from app.content.views import generation_read
-from app.deps import LLMDep, PromptsDep, SessionDep, SettingsDep
+from app.deps import DatabaseDep, LLMDep, PromptsDep, SessionDep, SettingsDep
 from app.disconnect import client_gone
-from app.errors import app_error_response
+from app.errors import app_error_response, request_id_of
+from app.models import DEFAULT_WORKSPACE
 from app.openapi_docs import error_responses
 
 router = APIRouter(prefix="/v1", tags=["Write copy"])
 
 
 def _context(
-    session: SessionDep, settings: SettingsDep, registry: LLMDep, prompts: PromptsDep
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    registry: LLMDep,
+    prompts: PromptsDep,
 ) -> service.GenerationContext:
-    return service.GenerationContext(session, registry, prompts, settings)
+    return service.GenerationContext(session, database, registry, prompts, settings)
 
 
 ContextDep = Annotated[service.GenerationContext, Depends(_context)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (e.g. a UUID). Sending the same key again returns the "
+        "first answer and creates nothing; the same key with a different body is a 422.",
+    ),
+]
+
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 async def _write(
-    kind: ContentKind, body: GenerationOptionsIn, request: Request, context: ContextDep
-) -> GenerationRead | JSONResponse:
+    kind: ContentKind,
+    body: GenerationOptionsIn,
+    request: Request,
+    context: service.GenerationContext,
+    idempotency_key: str | None,
+) -> Any:
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return await _stream(kind, body, request, context, idempotency_key)
     async with client_gone(request) as gone:
-        result = await service.generate(context, kind=kind, request=body, cancelled=gone)
+        result = await service.generate(
+            context,
+            kind=kind,
+            request=body,
+            workspace_id=DEFAULT_WORKSPACE,
+            idempotency_key=idempotency_key,
+            cancelled=gone,
+        )
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     failure = result.failure()
     if failure is not None:
         # Answer with the error but keep the failed row: returning (not raising) commits it.
+        failure.headers.update(headers)
         return app_error_response(request, failure)
-    return generation_read(result.generation, with_prompt=True)
+    read = generation_read(result.generation, with_prompt=True)
+    return JSONResponse(read.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-def _route(kind: ContentKind) -> dict[str, object]:
+async def _stream(
+    kind: ContentKind,
+    body: GenerationOptionsIn,
+    request: Request,
+    context: service.GenerationContext,
+    idempotency_key: str | None,
+) -> StreamingResponse:
+    plan = service.plan(
+        context,
+        kind=kind,
+        request=body,
+        workspace_id=DEFAULT_WORKSPACE,
+        idempotency_key=idempotency_key,
+    )
+    request_id = request_id_of(request)
+    existing = await idempotency.find(context.database, DEFAULT_WORKSPACE, idempotency_key)
+    if existing is not None:
+        replay = idempotency.replay(existing, plan.request_hash)
+        return StreamingResponse(
+            streaming.replayed(replay, request_id),
+            media_type="text/event-stream",
+            headers={**_STREAM_HEADERS, "Idempotent-Replayed": "true"},
+        )
+    return StreamingResponse(
+        streaming.events(context, plan, request.app.state.background, request_id),
+        media_type="text/event-stream",
+        headers=_STREAM_HEADERS,
+    )
+
+
+def _route(kind: ContentKind) -> dict[str, Any]:
     return {
         "path": kind.path.removeprefix("/v1"),
         "status_code": status.HTTP_201_CREATED,
@@ -54,27 +118,48 @@ def _route(kind: ContentKind) -> dict[str, object]:
         + "\n\nThe answer holds every variant (best first) with the checks it passed, the "
         "rendered prompt, the template version, the model and the token usage. The generation "
         "is stored before the answer is sent, even when the model fails (the error then names "
-        "its `generation_id`).",
-        "responses": error_responses(400, 413, 422, 429, 502, 503, 504),
+        "its `generation_id`).\n\n" + streaming.STREAM_DOC,
+        "responses": {
+            201: {
+                "description": "The stored generation (JSON), or with `Accept: "
+                "text/event-stream` a 200 event stream.",
+                "content": {
+                    "text/event-stream": {
+                        "schema": {"type": "string"},
+                        "example": streaming.STREAM_EXAMPLE,
+                    }
+                },
+            },
+            **error_responses(400, 413, 422, 429, 502, 503, 504),
+        },
     }
 
 
-@router.post(**_route(AD_SLOGAN))  # type: ignore[arg-type]
+@router.post(**_route(AD_SLOGAN))
 async def write_ad_slogans(
-    body: AdSloganRequest, request: Request, context: ContextDep
-) -> GenerationRead | JSONResponse:
-    return await _write(AD_SLOGAN, body, request, context)
+    body: AdSloganRequest,
+    request: Request,
+    context: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    return await _write(AD_SLOGAN, body, request, context, idempotency_key)
 
 
-@router.post(**_route(PRODUCT_DESCRIPTION))  # type: ignore[arg-type]
+@router.post(**_route(PRODUCT_DESCRIPTION))
 async def write_product_descriptions(
-    body: ProductDescriptionRequest, request: Request, context: ContextDep
-) -> GenerationRead | JSONResponse:
-    return await _write(PRODUCT_DESCRIPTION, body, request, context)
+    body: ProductDescriptionRequest,
+    request: Request,
+    context: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    return await _write(PRODUCT_DESCRIPTION, body, request, context, idempotency_key)
 
 
-@router.post(**_route(BLOG_POST))  # type: ignore[arg-type]
+@router.post(**_route(BLOG_POST))
 async def write_blog_posts(
-    body: BlogPostRequest, request: Request, context: ContextDep
-) -> GenerationRead | JSONResponse:
-    return await _write(BLOG_POST, body, request, context)
+    body: BlogPostRequest,
+    request: Request,
+    context: ContextDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    return await _write(BLOG_POST, body, request, context, idempotency_key)
