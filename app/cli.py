@@ -112,9 +112,18 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
 def _serve() -> int:
     import uvicorn
 
+    from app.auth.principal import is_loopback
     from app.migrations import upgrade
 
     settings = get_settings()
+    if not settings.auth_required and not is_loopback(settings.host):
+        print(
+            f"error: refusing to serve on {settings.host} with COPYFORGE_AUTH_REQUIRED=false: "
+            "without API keys anyone who can reach it can read and spend. Bind 127.0.0.1, or "
+            "turn auth on and create keys with `copyforge keys create`.",
+            file=sys.stderr,
+        )
+        return 2
     upgrade(settings.database_url)
     uvicorn.run(
         "app.main:create_app",
@@ -127,6 +136,69 @@ def _serve() -> int:
     return 0
 
 
+async def _keys(args: argparse.Namespace) -> int:
+    from app.auth import keys
+    from app.db import Database
+    from app.errors import AppError
+    from app.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    database = Database(settings)
+    try:
+        async with database.write_sessions() as session:
+            if args.action == "create":
+                new = await keys.create_key(
+                    session,
+                    workspace_id=args.workspace,
+                    scopes=keys.parse_scopes(args.scopes),
+                    name=args.name or "",
+                    requests_per_minute=args.rpm,
+                    tokens_per_day=args.tokens_per_day,
+                )
+                await session.commit()
+                print(f"id:        {new.id}\nworkspace: {new.workspace_id}")
+                print(f"scopes:    {','.join(new.scopes)}\nkey:       {new.secret}")
+                print("The key is shown once; store it now.", file=sys.stderr)
+            elif args.action == "list":
+                for key in await keys.list_keys(session, workspace_id=args.workspace):
+                    state = "revoked" if key.revoked_at else "active"
+                    print(
+                        f"{key.id}  {key.prefix}  {key.workspace_id}  {','.join(key.scopes)}  "
+                        f"{state}  {key.name}"
+                    )
+            else:
+                key = await keys.revoke_key(session, key_id_or_prefix=args.key)
+                await session.commit()
+                print(f"revoked {key.id} ({key.prefix})")
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2 if exc.status_code in (400, 404, 422) else 1
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def _purge(days: int | None) -> int:
+    from app.db import Database
+    from app.migrations import upgrade
+    from app.retention import purge_once
+
+    settings = get_settings()
+    days = days or settings.retention_days
+    if not days or days < 1:
+        print("error: give --days N (N >= 1) or set COPYFORGE_RETENTION_DAYS", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    database = Database(settings)
+    try:
+        erased = await purge_once(database, days)
+    finally:
+        await database.dispose()
+    print(f"erased {erased} generations older than {days} days")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `copyforge` command."""
     parser = argparse.ArgumentParser(prog="copyforge", description=__doc__)
@@ -134,6 +206,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="apply migrations, then serve HTTP (COPYFORGE_HOST/PORT)")
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade to the latest schema")
+    keys = commands.add_parser("keys", help="API keys: create, list, revoke")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="create a key (shown once)")
+    create.add_argument("--workspace", required=True, help="workspace the key belongs to")
+    create.add_argument("--scopes", default="generate,rate,read", help="generate,rate,read,admin")
+    create.add_argument("--name", help="a label, e.g. the tool that uses it")
+    create.add_argument("--rpm", type=int, help="requests per minute (default: server's)")
+    create.add_argument("--tokens-per-day", type=int, help="model tokens per day")
+    listing = key_actions.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--workspace", help="only this workspace")
+    revoke = key_actions.add_parser("revoke", help="revoke a key by id or prefix")
+    revoke.add_argument("key", help="key id or prefix")
+    purge = commands.add_parser("purge", help="erase generations older than N days")
+    purge.add_argument("--days", type=int, help="default: COPYFORGE_RETENTION_DAYS")
     gen = commands.add_parser("generate", help="write copy and print the variants")
     gen.add_argument("--json", action="store_true", help="print the stored generation as JSON")
     kinds = gen.add_subparsers(dest="kind", required=True)
@@ -150,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(get_settings().database_url)
         print("database is at the latest schema")
         return 0
+    if args.command == "keys":
+        return asyncio.run(_keys(args))
+    if args.command == "purge":
+        return asyncio.run(_purge(args.days))
     kind = _kind_by_cli_name(args.kind)
     return asyncio.run(_generate(kind, _brief_from_args(kind, args), args.json))
 

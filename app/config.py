@@ -42,6 +42,11 @@ class ModelConfig(BaseModel):
     threads: Annotated[int | None, Field(ge=1, le=256)] = None
     queue_size: Annotated[int, Field(ge=0, le=1000)] = 8
     load_at_startup: bool = False
+    redact_pii: bool | None = Field(
+        None,
+        description="Replace e-mails, phone and card numbers in briefs before they are sent; "
+        "default: on for openai_compat, off for local models.",
+    )
     fallback: str | None = Field(
         None, description="Alias that answers when this one fails after its retries."
     )
@@ -52,6 +57,13 @@ class ModelConfig(BaseModel):
         if self.provider == "openai_compat" and not (self.base_url and self.model):
             raise ValueError("an openai_compat model needs base_url and model")
         return self
+
+    @property
+    def redacts(self) -> bool:
+        """Whether briefs are redacted before reaching this model."""
+        if self.redact_pii is not None:
+            return self.redact_pii
+        return self.provider != "local"
 
     def api_key(self) -> SecretStr | None:
         """The API key read from the environment variable this alias names."""
@@ -79,9 +91,18 @@ class Settings(BaseSettings):
     models_file: Path | None = None
     default_model: str | None = None
 
+    # Off only for a loopback bind (`serve` refuses otherwise): the offline quickstart.
+    auth_required: bool = True
+    redis_url: str | None = None
+    default_requests_per_minute: Annotated[int, Field(ge=1)] = 120
+    default_tokens_per_day: Annotated[int, Field(ge=1)] = 2_000_000
+
     max_n: Annotated[int, Field(ge=1, le=50)] = 5
     max_tokens_cap: Annotated[int, Field(ge=16)] = 2048
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    max_prompt_chars: Annotated[int, Field(ge=1000)] = 24_000
+    # Generations older than this many days are purged (hourly, and by `copyforge purge`).
+    retention_days: Annotated[int | None, Field(ge=1)] = None
     max_parallel_calls: Annotated[int, Field(ge=1, le=64)] = 4
     # Extra model calls a generation may spend replacing variants that fail hard checks.
     extra_attempts: Annotated[int, Field(ge=0, le=20)] = 4

@@ -1,29 +1,23 @@
 """Constrained field types shared by every request model."""
 
-import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_control_chars(value: str) -> str:
-    # NUL and other C0 controls break storage (PostgreSQL rejects NUL) and say nothing useful.
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+# No C0 control characters but tab and newlines (NUL breaks PostgreSQL text, the rest say
+# nothing), and at least one visible character. As a pattern, the OpenAPI schema shows it too.
+_ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_VISIBLE = r"[^\s\x00-\x1f\x7f]"
+TEXT_PATTERN = rf"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
 
 
-_Clean = AfterValidator(_no_control_chars)
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=TEXT_PATTERN
+    )
 
-Phrase = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), _Clean
-]
-ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Clean
-]
-LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _Clean
-]
+
+Phrase = Annotated[str, _text(80)]
+ShortText = Annotated[str, _text(200)]
+LongText = Annotated[str, _text(2000)]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]

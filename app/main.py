@@ -1,5 +1,6 @@
 """create_app(): settings, database, templates, models, middleware, routes, error handlers."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
+from app.auth.limits import create_limiter
+from app.auth.principal import Authenticator
 from app.config import Settings, get_settings
 from app.content.router import router as content_router
 from app.content.streaming import BackgroundWrites
@@ -17,6 +20,7 @@ from app.llm.registry import ModelRegistry
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.prompting import PromptLibrary
 from app.ratings.router import router as ratings_router
+from app.retention import purge_forever
 from app.system_router import router as system_router
 
 DESCRIPTION = """
@@ -45,9 +49,19 @@ def create_app(
         app.state.registry = registry or ModelRegistry.from_settings(settings)
         await app.state.registry.warm_up()
         app.state.background = BackgroundWrites()
+        limiter = create_limiter(settings.redis_url)
+        app.state.authenticator = Authenticator(settings, app.state.database, limiter)
+        purger = (
+            asyncio.create_task(purge_forever(app.state.database, settings.retention_days))
+            if settings.retention_days
+            else None
+        )
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
+            await limiter.counters.aclose()
             # Streams whose clients left are still storing what they wrote: let them finish.
             await app.state.background.drain(timeout_s=30)
             await app.state.registry.aclose()

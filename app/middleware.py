@@ -12,7 +12,10 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestIdMiddleware:
-    """Give every request an id (or keep a sane one the client sent) and echo it back."""
+    """Give every request an id (or keep a sane one the client sent) and echo it back.
+
+    Also adds any headers the request's handlers left in scope["state"]["response_headers"]
+    (rate-limit headers), whatever kind of response the route returned."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,10 +29,16 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
 
+        state = scope["state"]
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
-                message["headers"] = [*headers, header]
+                extra = [
+                    (k.lower().encode(), v.encode())
+                    for k, v in state.get("response_headers", {}).items()
+                ]
+                message["headers"] = [*headers, header, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -7,8 +7,11 @@ from pydantic import BaseModel, Field
 _DESCRIPTIONS = {
     304: "Not modified: the ETag you sent still matches.",
     400: "Malformed request (bad JSON, bad cursor).",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The API key lacks the scope this operation needs.",
     404: "No such resource.",
     413: "Request body too large.",
+    415: "The body is not sent as application/json.",
     422: "A field failed validation; `param` names it.",
     429: "Rate limited (here or upstream); see `Retry-After`.",
     502: "The model API failed; the generation is stored with its error.",
@@ -32,9 +35,14 @@ class ErrorEnvelope(BaseModel):
     error: ErrorDetail
 
 
+# Every operation behind an API key can answer these; every JSON body can answer BODY_ERRORS.
+AUTH_ERRORS = (401, 403, 422, 429)
+BODY_ERRORS = (400, 413, 415, 422)
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the given error statuses, all in the envelope."""
     return {
         code: {"model": ErrorEnvelope, "description": _DESCRIPTIONS.get(code, "Error.")}
-        for code in codes
+        for code in sorted(set(codes))
     }

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from app.deps import LLMDep, PromptsDep
+from app.deps import LLMDep, PromptsDep, ReadCaller
 from app.errors import error_response
-from app.openapi_docs import error_responses
+from app.openapi_docs import AUTH_ERRORS, error_responses
 
 router = APIRouter(tags=["Service"])
 
@@ -60,8 +60,9 @@ async def readyz(request: Request, prompts: PromptsDep) -> Any:
     summary="List model aliases",
     description="Aliases a request can name in `model`, which one is the default, and which "
     "provider serves each. Secrets are never shown.",
+    responses=error_responses(*AUTH_ERRORS),
 )
-async def list_models(registry: LLMDep) -> ModelsRead:
+async def list_models(registry: LLMDep, caller: ReadCaller) -> ModelsRead:
     return ModelsRead(default=registry.default, models=registry.describe())
 
 
@@ -72,6 +73,7 @@ async def list_models(registry: LLMDep) -> ModelsRead:
     description="Every template with its kind, language, version (sha256 of its source and "
     "includes) and the variables it expects. Generations record the version they used, so "
     "`GET /v1/stats?group_by=template_version` compares prompt revisions.",
+    responses=error_responses(*AUTH_ERRORS),
 )
-async def list_templates(prompts: PromptsDep) -> list[TemplateRead]:
+async def list_templates(prompts: PromptsDep, caller: ReadCaller) -> list[TemplateRead]:
     return [TemplateRead(**vars(info)) for info in prompts.list()]

@@ -18,6 +18,9 @@ from app.migrations import upgrade
 from tests.fakes import FakeLLM
 
 POSTGRES_URL = os.environ.get("COPYFORGE_TEST_DATABASE_URL")
+# The suite runs in loopback mode (no API keys): every Settings() built in a test, and every
+# `copyforge serve` a test starts, inherits this. tests/test_auth.py turns auth on explicitly.
+os.environ.setdefault("COPYFORGE_AUTH_REQUIRED", "false")
 
 
 def reset_postgres(url: str) -> None:
@@ -43,8 +46,13 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # Auth is off here (loopback mode); tests/test_auth.py turns it on.
     return Settings(
-        database_url=database_url, models={}, default_model=None, max_body_bytes=64 * 1024
+        auth_required=False,
+        database_url=database_url,
+        models={},
+        default_model=None,
+        max_body_bytes=64 * 1024,
     )
 
 

@@ -203,3 +203,9 @@ class TestRequestIds:
     async def test_an_unsafe_client_request_id_is_replaced(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith<html>"})
         assert response.headers["x-request-id"] != "bad id\twith<html>"
+
+
+async def test_405_lists_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.request("OPTIONS", "/v1/generations/abc")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "DELETE"}

@@ -276,3 +276,11 @@ class TestRatings:
         assert (await client.put(url, json={"score": 3, "comment": comment})).json()[
             "comment"
         ] == comment
+
+
+async def test_stats_take_the_list_filters(client: httpx.AsyncClient) -> None:
+    rated = await create(client)
+    await create(client)
+    await client.put(f"/v1/variants/{rated['variants'][0]['id']}/rating", json={"score": 5})
+    stats = (await client.get("/v1/stats", params={"min_rating": 4, "q": "aurora"})).json()
+    assert [(g["key"], g["count"]) for g in stats["groups"]] == [("ad_slogan", 1)]

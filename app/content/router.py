@@ -1,10 +1,12 @@
 """HTTP routes that write copy: one typed POST per kind, JSON or Server-Sent Events."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from app.auth.principal import Authenticator, Principal
 from app.content import idempotency, service, streaming
 from app.content.kinds import AD_SLOGAN, BLOG_POST, PRODUCT_DESCRIPTION, ContentKind
 from app.content.schemas import (
@@ -15,11 +17,18 @@ from app.content.schemas import (
     ProductDescriptionRequest,
 )
 from app.content.views import generation_read
-from app.deps import DatabaseDep, LLMDep, PromptsDep, SessionDep, SettingsDep
+from app.deps import (
+    AuthDep,
+    DatabaseDep,
+    GenerateCaller,
+    LLMDep,
+    PromptsDep,
+    SessionDep,
+    SettingsDep,
+)
 from app.disconnect import client_gone
 from app.errors import app_error_response, request_id_of
-from app.models import DEFAULT_WORKSPACE
-from app.openapi_docs import error_responses
+from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
 
 router = APIRouter(prefix="/v1", tags=["Write copy"])
 
@@ -50,23 +59,37 @@ IdempotencyKey = Annotated[
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-async def _write(
-    kind: ContentKind,
-    body: GenerationOptionsIn,
-    request: Request,
-    context: service.GenerationContext,
-    idempotency_key: str | None,
-) -> Any:
+@dataclass(frozen=True)
+class Call:
+    """One write request: what was asked, by whom, and how to answer."""
+
+    kind: ContentKind
+    body: GenerationOptionsIn
+    request: Request
+    context: service.GenerationContext
+    caller: Principal
+    auth: Authenticator
+    idempotency_key: str | None
+
+
+async def _write(call: Call) -> Any:
+    request, context = call.request, call.context
+    await call.auth.check_tokens(request, call.caller)
     if "text/event-stream" in request.headers.get("accept", ""):
-        return await _stream(kind, body, request, context, idempotency_key)
+        return await _stream(call)
     async with client_gone(request) as gone:
         result = await service.generate(
             context,
-            kind=kind,
-            request=body,
-            workspace_id=DEFAULT_WORKSPACE,
-            idempotency_key=idempotency_key,
+            kind=call.kind,
+            request=call.body,
+            workspace_id=call.caller.workspace_id,
+            idempotency_key=call.idempotency_key,
             cancelled=gone,
+        )
+    if not result.replayed:
+        generation = result.generation
+        await call.auth.spend_tokens(
+            call.caller, generation.input_tokens + generation.output_tokens
         )
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     failure = result.failure()
@@ -78,22 +101,19 @@ async def _write(
     return JSONResponse(read.model_dump(mode="json"), status_code=201, headers=headers)
 
 
-async def _stream(
-    kind: ContentKind,
-    body: GenerationOptionsIn,
-    request: Request,
-    context: service.GenerationContext,
-    idempotency_key: str | None,
-) -> StreamingResponse:
+async def _stream(call: Call) -> StreamingResponse:
+    request, context = call.request, call.context
     plan = service.plan(
         context,
-        kind=kind,
-        request=body,
-        workspace_id=DEFAULT_WORKSPACE,
-        idempotency_key=idempotency_key,
+        kind=call.kind,
+        request=call.body,
+        workspace_id=call.caller.workspace_id,
+        idempotency_key=call.idempotency_key,
     )
     request_id = request_id_of(request)
-    existing = await idempotency.find(context.database, DEFAULT_WORKSPACE, idempotency_key)
+    existing = await idempotency.find(
+        context.database, call.caller.workspace_id, call.idempotency_key
+    )
     if existing is not None:
         replay = idempotency.replay(existing, plan.request_hash)
         return StreamingResponse(
@@ -102,7 +122,13 @@ async def _stream(
             headers={**_STREAM_HEADERS, "Idempotent-Replayed": "true"},
         )
     return StreamingResponse(
-        streaming.events(context, plan, request.app.state.background, request_id),
+        streaming.events(
+            context,
+            plan,
+            request.app.state.background,
+            request_id,
+            spend=lambda tokens: call.auth.spend_tokens(call.caller, tokens),
+        ),
         media_type="text/event-stream",
         headers=_STREAM_HEADERS,
     )
@@ -130,7 +156,7 @@ def _route(kind: ContentKind) -> dict[str, Any]:
                     }
                 },
             },
-            **error_responses(400, 413, 422, 429, 502, 503, 504),
+            **error_responses(*AUTH_ERRORS, *BODY_ERRORS, 502, 503, 504),
         },
     }
 
@@ -140,9 +166,11 @@ async def write_ad_slogans(
     body: AdSloganRequest,
     request: Request,
     context: ContextDep,
+    caller: GenerateCaller,
+    auth: AuthDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await _write(AD_SLOGAN, body, request, context, idempotency_key)
+    return await _write(Call(AD_SLOGAN, body, request, context, caller, auth, idempotency_key))
 
 
 @router.post(**_route(PRODUCT_DESCRIPTION))
@@ -150,9 +178,13 @@ async def write_product_descriptions(
     body: ProductDescriptionRequest,
     request: Request,
     context: ContextDep,
+    caller: GenerateCaller,
+    auth: AuthDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await _write(PRODUCT_DESCRIPTION, body, request, context, idempotency_key)
+    return await _write(
+        Call(PRODUCT_DESCRIPTION, body, request, context, caller, auth, idempotency_key)
+    )
 
 
 @router.post(**_route(BLOG_POST))
@@ -160,6 +192,8 @@ async def write_blog_posts(
     body: BlogPostRequest,
     request: Request,
     context: ContextDep,
+    caller: GenerateCaller,
+    auth: AuthDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await _write(BLOG_POST, body, request, context, idempotency_key)
+    return await _write(Call(BLOG_POST, body, request, context, caller, auth, idempotency_key))

@@ -27,6 +27,7 @@ from app.ids import new_id
 from app.llm.base import LLMClient, LLMError, Message
 from app.llm.registry import ModelRegistry
 from app.models import DEFAULT_WORKSPACE, Generation, utcnow
+from app.privacy import redact
 from app.prompting import PromptLibrary, RenderedPrompt
 
 
@@ -94,7 +95,15 @@ def plan(
     alias = registry.resolve_alias(request.model, request.language)
     completion_mode = registry.prompt_mode(alias) == "completion"
     brief = kind.brief(request)
+    if registry.redacts(alias):
+        # Personal data never leaves the machine, and what is stored is what was sent.
+        brief = redact(brief)
     prompt = context.prompts.render(kind.template_name(request.language), brief)
+    if len(prompt.system) + len(prompt.user) > settings.max_prompt_chars:
+        raise ValidationFailed(
+            f"The brief makes a prompt over {settings.max_prompt_chars} characters; shorten it.",
+            param="body",
+        )
     return Plan(
         id=new_id(),
         kind=kind,

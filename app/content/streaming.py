@@ -7,7 +7,7 @@ calls (through `cancelled`) but not the write of what was produced: it is stored
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from app.content import service
@@ -63,8 +63,9 @@ async def events(
     plan: service.Plan,
     background: BackgroundWrites,
     request_id: str | None,
+    spend: Callable[[int], Awaitable[None]],
 ) -> AsyncIterator[str]:
-    """The event stream of one generation."""
+    """The event stream of one generation; `spend` counts the tokens it used."""
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancelled = asyncio.Event()
 
@@ -82,6 +83,9 @@ async def events(
                 )
                 generated = await service.store(stored_context, generated)
                 await session.commit()
+            if not generated.replayed:
+                generation = generated.generation
+                await spend(generation.input_tokens + generation.output_tokens)
             queue.put_nowait(("done", generated))
         except AppError as error:
             queue.put_nowait(("error", error))

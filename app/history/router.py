@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from app.config import Language
 from app.content.schemas import GenerationRead
 from app.content.views import generation_read
-from app.deps import SessionDep
+from app.deps import AdminCaller, ReadCaller, SessionDep
 from app.etag import json_with_etag
 from app.history import service
 from app.history.schemas import (
@@ -18,8 +18,7 @@ from app.history.schemas import (
     Sort,
     StatsRead,
 )
-from app.models import DEFAULT_WORKSPACE
-from app.openapi_docs import error_responses
+from app.openapi_docs import AUTH_ERRORS, error_responses
 
 router = APIRouter(prefix="/v1", tags=["History"])
 
@@ -102,11 +101,12 @@ Filters = Annotated[GenerationFilters, Depends(_filters)]
     "`sort=updated_at&updated_since=<last seen updated_at>` and send back the `ETag` as "
     "`If-None-Match` to get `304` when nothing changed. A new rating changes its generation's "
     "`updated_at`.",
-    responses={304: {"description": "Nothing changed."}, **error_responses(400, 422)},
+    responses={304: {"description": "Nothing changed."}, **error_responses(400, *AUTH_ERRORS)},
 )
 async def list_generations(
     request: Request,
     session: SessionDep,
+    caller: ReadCaller,
     filters: Filters,
     sort: Annotated[Sort, Query(description="Order of the list.")] = Sort.newest,
     cursor: Annotated[
@@ -116,7 +116,7 @@ async def list_generations(
 ) -> Response:
     rows, next_cursor = await service.list_generations(
         session,
-        workspace_id=DEFAULT_WORKSPACE,
+        workspace_id=caller.workspace_id,
         filters=filters,
         sort=sort,
         cursor=cursor,
@@ -135,13 +135,13 @@ async def list_generations(
     description="Everything stored about a generation: the brief, template name and version, "
     "rendered prompt, model, options, usage, latency, and each variant with its checks and "
     "ratings. Supports `If-None-Match`.",
-    responses={304: {"description": "Nothing changed."}, **error_responses(404)},
+    responses={304: {"description": "Nothing changed."}, **error_responses(404, *AUTH_ERRORS)},
 )
 async def get_generation(
-    generation_id: GenerationId, request: Request, session: SessionDep
+    generation_id: GenerationId, request: Request, session: SessionDep, caller: ReadCaller
 ) -> Response:
     generation = await service.get_generation(
-        session, workspace_id=DEFAULT_WORKSPACE, generation_id=generation_id
+        session, workspace_id=caller.workspace_id, generation_id=generation_id
     )
     return json_with_etag(request, generation_read(generation, with_prompt=True))
 
@@ -150,12 +150,15 @@ async def get_generation(
     "/generations/{generation_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a generation",
-    description="Erases the generation with its variants and ratings. This cannot be undone.",
-    responses=error_responses(404),
+    description="Erases the generation with its variants and ratings. This cannot be undone. "
+    "Needs the `admin` scope.",
+    responses=error_responses(404, *AUTH_ERRORS),
 )
-async def delete_generation(generation_id: GenerationId, session: SessionDep) -> Response:
+async def delete_generation(
+    generation_id: GenerationId, session: SessionDep, caller: AdminCaller
+) -> Response:
     await service.delete_generation(
-        session, workspace_id=DEFAULT_WORKSPACE, generation_id=generation_id
+        session, workspace_id=caller.workspace_id, generation_id=generation_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -167,14 +170,15 @@ async def delete_generation(generation_id: GenerationId, session: SessionDep) ->
     description="Per group: generations, failures, how many were rated, the mean rating, mean "
     "latency and mean tokens. Group by `template_version` to see which prompt writes better "
     "copy, or by `model` to compare models. Takes the same filters as the list.",
-    responses=error_responses(422),
+    responses=error_responses(*AUTH_ERRORS),
 )
 async def get_stats(
     session: SessionDep,
+    caller: ReadCaller,
     filters: Filters,
     group_by: Annotated[GroupBy, Query(description="What to group by.")] = GroupBy.kind,
 ) -> StatsRead:
     groups = await service.stats(
-        session, workspace_id=DEFAULT_WORKSPACE, filters=filters, group_by=group_by
+        session, workspace_id=caller.workspace_id, filters=filters, group_by=group_by
     )
     return StatsRead(group_by=group_by, groups=groups)

@@ -1,6 +1,6 @@
 """Reading, filtering, paging, deleting and aggregating stored generations."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, cast, delete, func, or_, select
@@ -50,6 +50,7 @@ def _conditions(workspace_id: str, filters: GenerationFilters) -> list[ColumnEle
             .where(Variant.generation_id == Generation.id)
             .group_by(Rating.variant_id)
             .having(func.avg(Rating.score) >= filters.min_rating)
+            .correlate(Generation)
         )
         conditions.append(rated_variant.exists())
     if filters.q:
@@ -58,6 +59,7 @@ def _conditions(workspace_id: str, filters: GenerationFilters) -> list[ColumnEle
             select(Variant.id)
             .where(Variant.generation_id == Generation.id)
             .where(func.lower(Variant.text).contains(needle, autoescape=True))
+            .correlate(Generation)
         )
         conditions.append(
             or_(
@@ -185,3 +187,10 @@ async def stats(
         )
     rows.sort(key=lambda r: (-r.count, r.key))
     return rows
+
+
+async def purge_older_than(session: AsyncSession, *, days: int) -> int:
+    """Erase every generation (all workspaces) created more than `days` days ago."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    result = await session.execute(delete(Generation).where(Generation.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

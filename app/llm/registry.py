@@ -85,6 +85,11 @@ class ModelRegistry:
             )
         return self.default
 
+    def redacts(self, alias: str) -> bool:
+        """Whether briefs sent to this alias are redacted first."""
+        config = self._configs.get(alias)
+        return config.redacts if config else False
+
     def prompt_mode(self, alias: str) -> str:
         """`chat`, or `completion` for base models that continue a text."""
         config = self._configs.get(alias)

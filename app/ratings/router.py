@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from app.content.schemas import RatingRead
-from app.deps import SessionDep
-from app.models import DEFAULT_WORKSPACE
-from app.openapi_docs import error_responses
+from app.deps import RateCaller, SessionDep
+from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.ratings.schemas import RatingCreate
 from app.ratings.service import rate_variant
 
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["Ratings"])
     description="Score a variant 1..5 with an optional comment. Idempotent per rater: rating "
     "again replaces the rater's earlier score, it never adds a second one. The variant's "
     "generation counts as updated, so pollers see the new rating.",
-    responses=error_responses(404, 422),
+    responses=error_responses(404, *AUTH_ERRORS, *BODY_ERRORS),
 )
 async def put_rating(
     variant_id: Annotated[
@@ -30,8 +29,10 @@ async def put_rating(
     ],
     body: RatingCreate,
     session: SessionDep,
+    caller: RateCaller,
 ) -> RatingRead:
+    rater = body.rater or caller.rater or "anonymous"
     rating = await rate_variant(
-        session, workspace_id=DEFAULT_WORKSPACE, variant_id=variant_id, rating=body
+        session, workspace_id=caller.workspace_id, variant_id=variant_id, rating=body, rater=rater
     )
     return RatingRead.model_validate(rating)

@@ -17,6 +17,8 @@ class RatingCreate(BaseModel):
 
     score: int = Field(ge=1, le=5, description="1 (unusable) to 5 (ship it).")
     comment: LongText | None = Field(None, description="Why, in a sentence.")
-    rater: ShortText = Field(
-        "anonymous", description="Who rates; one rating per rater per variant."
+    rater: ShortText | None = Field(
+        None,
+        description="Who rates; one rating per rater per variant. Default: the API key's id "
+        "(or 'anonymous' with auth off).",
     )

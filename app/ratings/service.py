@@ -11,7 +11,12 @@ from app.ratings.schemas import RatingCreate
 
 
 async def rate_variant(
-    session: AsyncSession, *, workspace_id: str, variant_id: str, rating: RatingCreate
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    variant_id: str,
+    rating: RatingCreate,
+    rater: str,
 ) -> Rating:
     """Store the rater's score for a variant (replacing their earlier one) and return it."""
     generation_id = await session.scalar(
@@ -26,7 +31,7 @@ async def rate_variant(
     statement = insert(Rating).values(
         id=new_id(),
         variant_id=variant_id,
-        rater=rating.rater,
+        rater=rater,
         score=rating.score,
         comment=rating.comment,
         created_at=now,
@@ -43,7 +48,7 @@ async def rate_variant(
     )
     stored = await session.scalar(
         select(Rating)
-        .where(Rating.variant_id == variant_id, Rating.rater == rating.rater)
+        .where(Rating.variant_id == variant_id, Rating.rater == rater)
         .execution_options(populate_existing=True)
     )
     assert stored is not None

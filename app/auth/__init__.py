@@ -1,0 +1,1 @@
+"""Workspaces, API keys, scopes and per-key limits."""
