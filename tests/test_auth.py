@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def auth_settings(database_url: str) -> Settings:
     return Settings(auth_required=True, database_url=database_url, models={})
 
 
-async def started(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def started(settings: Settings) -> AsyncGenerator[httpx.AsyncClient, None]:
     app: FastAPI = create_app(
         settings, registry=ModelRegistry.from_clients({"fake": FakeLLM()}, "fake")
     )

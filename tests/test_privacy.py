@@ -1,6 +1,7 @@
 """Redaction before non-local models, the prompt-size cap, and retention."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import httpx
 import pytest
@@ -32,7 +33,9 @@ def test_redact_text(text: str, expected: str) -> None:
     assert redact_text(text) == expected
 
 
-def registry_with(redact: bool | None, provider: str, llm: FakeLLM) -> ModelRegistry:
+def registry_with(
+    redact: bool | None, provider: Literal["openai_compat", "local"], llm: FakeLLM
+) -> ModelRegistry:
     config = ModelConfig.model_construct(
         provider=provider, redact_pii=redact, prompt_mode="chat", languages=[], fallback=None
     )
