@@ -47,7 +47,10 @@ def registry_with(
     [(None, "openai_compat", True), (None, "local", False), (False, "openai_compat", False)],
 )
 async def test_briefs_are_redacted_for_remote_models(
-    settings: Settings, redact: bool | None, provider: str, redacted: bool
+    settings: Settings,
+    redact: bool | None,
+    provider: Literal["openai_compat", "local"],
+    redacted: bool,
 ) -> None:
     llm = FakeLLM()
     app = create_app(settings, registry=registry_with(redact, provider, llm))
