@@ -68,7 +68,8 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
 
     settings = get_settings()
     try:
-        request = kind.request_model.model_validate(brief)
+        # Command-line values arrive as text: let pydantic convert "3" to 3 here.
+        request = kind.request_model.model_validate(brief, strict=False)
     except ValidationError as exc:
         for error in exc.errors():
             print(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)

@@ -1,23 +1,50 @@
 """Constrained field types shared by every request model."""
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 # No C0 control characters but tab and newlines (NUL breaks PostgreSQL text, the rest say
 # nothing), and at least one visible character. As a pattern, the OpenAPI schema shows it too.
 _ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-_VISIBLE = r"[^\s\x00-\x1f\x7f]"
+# Everything Python's str.strip() removes (\x85 and the Unicode spaces too) is not visible.
+_VISIBLE = r"[^\s\x00-\x1f\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 TEXT_PATTERN = rf"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
 
 
 def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=max_length, pattern=TEXT_PATTERN
-    )
+    return StringConstraints(min_length=1, max_length=max_length, pattern=TEXT_PATTERN)
 
 
-Phrase = Annotated[str, _text(80)]
-ShortText = Annotated[str, _text(200)]
-LongText = Annotated[str, _text(2000)]
+# Lengths are checked as sent (as the schema says), then surrounding white space is dropped.
+_Stripped = AfterValidator(str.strip)
+Phrase = Annotated[str, _text(80), _Stripped]
+ShortText = Annotated[str, _text(200), _Stripped]
+LongText = Annotated[str, _text(2000), _Stripped]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 5.0 as an integer; strict validation would refuse it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer from JSON: 5 or 5.0, never true/false or "5" (request models are strict).
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic would also take 1700000000 or "0.5" as Unix times; a filter says what it means.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("use an ISO 8601 date-time, e.g. 2026-11-29T12:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]

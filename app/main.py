@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -11,6 +12,7 @@ from app import __version__
 from app.auth.limits import create_limiter
 from app.auth.principal import Authenticator
 from app.config import Settings, get_settings
+from app.content.kinds import KINDS
 from app.content.router import router as content_router
 from app.content.streaming import BackgroundWrites
 from app.db import Database
@@ -33,6 +35,23 @@ provenance, and learns from your ratings.
 
 Every error has one shape: `{"error": {"type", "message", "param", "request_id"}}`.
 """
+
+
+def _openapi_with_model_aliases(app: FastAPI) -> dict[str, Any]:
+    # The configured aliases are the only valid `model` values: say so in the schema, so
+    # Swagger UI offers them in a list and clients can validate before sending.
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        registry: ModelRegistry | None = getattr(app.state, "registry", None)
+        if registry is not None and registry.aliases():
+            for kind in KINDS.values():
+                model = schema["components"]["schemas"][kind.request_model.__name__]["properties"]
+                model["model"]["anyOf"] = [
+                    {"type": "string", "enum": registry.aliases()},
+                    {"type": "null"},
+                ]
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app(
@@ -79,5 +98,6 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for router in (content_router, history_router, ratings_router, system_router):
         app.include_router(router)
+    app.openapi = lambda: _openapi_with_model_aliases(app)  # type: ignore[method-assign]
     logging.getLogger("copyforge").setLevel(settings.log_level.upper())
     return app

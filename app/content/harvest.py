@@ -6,6 +6,7 @@ keeps the ones that pass the hard checks and differ from those already kept, and
 """
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from app.llm.base import Completion, GenerationOptions, LLMClient, LLMError, Mes
 from app.models import Variant
 
 _NOT_WORDS = re.compile(r"[\W_]+")
+logger = logging.getLogger("copyforge.harvest")
 
 # Called with (attempt, text) for each piece of streamed text.
 DeltaSink = Callable[[int, str], Awaitable[None]]
@@ -35,10 +37,10 @@ class Harvest:
     _seen: set[str] = field(default_factory=set)
 
     def add(self, variant: Variant, completion: Completion) -> None:
-        """Keep a variant as usable, rejected, or drop it as a duplicate."""
+        """Keep a variant as usable, rejected, or drop it as empty or a duplicate."""
         self.completions.append(completion)
         key = _NOT_WORDS.sub("", variant.text.casefold())
-        if key in self._seen:
+        if not key or key in self._seen:
             return
         self._seen.add(key)
         (self.usable if is_usable(variant) else self.rejected).append(variant)
@@ -93,6 +95,9 @@ async def _call(
             return await client.complete(messages, options)
         except LLMError as error:
             return error
+        except Exception as exc:  # a provider bug must not lose the generation
+            logger.exception("model call failed unexpectedly")
+            return LLMError("upstream", f"The model call failed: {type(exc).__name__}")
     parts: list[str] = []
     try:
         async for event in client.stream(messages, options):
@@ -104,6 +109,9 @@ async def _call(
         return LLMError("upstream", "The model's stream ended without a final answer.")
     except LLMError as error:
         return error
+    except Exception as exc:  # a provider bug must not lose the generation
+        logger.exception("model stream failed unexpectedly")
+        return LLMError("upstream", f"The model call failed: {type(exc).__name__}")
     except asyncio.CancelledError:
         # Cut short (the client left): keep what was written so far as an unfinished answer.
         raise _Cut(Completion("".join(parts), "cancelled", 0, len(parts), None)) from None
@@ -195,8 +203,14 @@ def verdict(result: Harvest, n: int) -> tuple[str, str | None, str | None]:
     if len(result.usable) >= n:
         return "succeeded", None, None
     if not result.completions:
-        error = result.errors[0]
+        error = result.errors[0] if result.errors else LLMError("upstream", "No model answer.")
         return "failed", error.kind, error.message
+    if not variants:
+        return (
+            "failed",
+            "empty_output",
+            f"The model answered {len(result.completions)} times without usable text.",
+        )
     failed_checks = sorted(
         {c["name"] for v in result.rejected for c in v.checks_json if c["hard"] and not c["passed"]}
     )

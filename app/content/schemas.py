@@ -6,13 +6,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.config import Language
-from app.fields import Identifier, LongText, Phrase, ShortText
+from app.fields import Identifier, LongText, Phrase, ShortText, WholeNumber
 
 
 class GenerationOptionsIn(BaseModel):
     """Fields every kind of copy accepts."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON `false` is not a seed and `3.5` is not a word count; unknown fields are errors.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     language: Language = Field("en", description="Language of the copy: `en` or `zh`.")
     tone: ShortText | None = Field(None, description="Voice, e.g. 'playful', '专业可信'.")
@@ -20,15 +21,17 @@ class GenerationOptionsIn(BaseModel):
     keywords: Annotated[list[Phrase], Field(max_length=10)] = Field(
         default_factory=list, description="Words the copy should contain (up to 10)."
     )
-    n: int = Field(1, ge=1, description="How many variants to write (capped by the server).")
+    n: WholeNumber = Field(
+        1, ge=1, description="How many variants to write (capped by the server)."
+    )
     model: Identifier | None = Field(
         None, description="Model alias from `GET /v1/models`; default: the server's default."
     )
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int | None = Field(
+    max_tokens: WholeNumber | None = Field(
         None, ge=1, description="Token budget per variant (capped by the server)."
     )
-    seed: int | None = Field(
+    seed: WholeNumber | None = Field(
         None, ge=0, le=2**31 - 1, description="Seed for reproducible sampling, if supported."
     )
 
@@ -39,10 +42,13 @@ class AdSloganRequest(GenerationOptionsIn):
     product: ShortText = Field(description="Product or brand the slogan sells.")
     brand: ShortText | None = Field(None, description="Brand name, if different.")
     key_message: LongText = Field(description="What the slogan must stress.")
-    max_chars: int = Field(60, ge=5, le=200, description="Longest acceptable slogan, characters.")
+    max_chars: WholeNumber = Field(
+        60, ge=5, le=200, description="Longest acceptable slogan, characters."
+    )
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -71,11 +77,12 @@ class ProductDescriptionRequest(GenerationOptionsIn):
         default_factory=dict, description="Specifications, e.g. {'weight': '210 g'}."
     )
     target_customer: ShortText = Field(description="Who buys it and why.")
-    min_words: int = Field(50, ge=10, le=2000, description="Shortest acceptable length.")
-    max_words: int = Field(150, ge=10, le=2000, description="Longest acceptable length.")
+    min_words: WholeNumber = Field(50, ge=10, le=2000, description="Shortest acceptable length.")
+    max_words: WholeNumber = Field(150, ge=10, le=2000, description="Longest acceptable length.")
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -105,11 +112,12 @@ class BlogPostRequest(GenerationOptionsIn):
     outline: Annotated[list[ShortText], Field(max_length=20)] = Field(
         default_factory=list, description="Points or sections to cover, in order."
     )
-    min_words: int = Field(300, ge=50, le=5000, description="Shortest acceptable length.")
-    max_words: int = Field(800, ge=50, le=5000, description="Longest acceptable length.")
+    min_words: WholeNumber = Field(300, ge=50, le=5000, description="Shortest acceptable length.")
+    max_words: WholeNumber = Field(800, ge=50, le=5000, description="Longest acceptable length.")
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {

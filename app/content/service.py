@@ -271,5 +271,7 @@ async def generate(
         generated = await store(
             context, await write(the_plan, context.settings, cancelled=cancelled)
         )
+        # Requests waiting on this key answer with this generation: it must be durable first.
+        await context.session.commit()
         flight.done(generated)
         return generated

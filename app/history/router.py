@@ -1,6 +1,5 @@
 """HTTP routes for dashboards: list, fetch, delete generations, and stats."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -10,6 +9,7 @@ from app.content.schemas import GenerationRead
 from app.content.views import generation_read
 from app.deps import AdminCaller, ReadCaller, SessionDep
 from app.etag import json_with_etag
+from app.fields import Identifier, IsoDatetime, Sha256Hex, ShortText
 from app.history import service
 from app.history.schemas import (
     GenerationFilters,
@@ -49,9 +49,11 @@ StatusFilter = Annotated[
 
 def _filters(
     kind: KindFilter = None,
-    model: Annotated[str | None, Query(max_length=100, description="Model alias.")] = None,
+    model: Annotated[
+        Identifier | None, Query(description="Model alias.", examples=["local"])
+    ] = None,
     template_version: Annotated[
-        str | None, Query(max_length=64, description="sha256 from GET /v1/templates.")
+        Sha256Hex | None, Query(description="sha256 from GET /v1/templates.")
     ] = None,
     status_: Annotated[StatusFilter, Query(alias="status")] = None,
     language: Annotated[Language | None, Query(description="en or zh.")] = None,
@@ -62,17 +64,17 @@ def _filters(
         ),
     ] = None,
     created_after: Annotated[
-        datetime | None, Query(description="ISO 8601; naive means UTC.")
+        IsoDatetime | None, Query(description="ISO 8601; naive means UTC.")
     ] = None,
     created_before: Annotated[
-        datetime | None, Query(description="ISO 8601; naive means UTC.")
+        IsoDatetime | None, Query(description="ISO 8601; naive means UTC.")
     ] = None,
     updated_since: Annotated[
-        datetime | None,
+        IsoDatetime | None,
         Query(description="Changed at or after this time (new rating, new row). For pollers."),
     ] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Text in the brief or copy.")
+        ShortText | None, Query(description="Text in the brief or copy (case-insensitive).")
     ] = None,
 ) -> GenerationFilters:
     return GenerationFilters(

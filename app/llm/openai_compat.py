@@ -1,5 +1,7 @@
 """Any OpenAI-compatible chat-completions API, through the official `openai` SDK."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -110,7 +112,7 @@ class OpenAICompatClient:
                 response = await self._client.chat.completions.create(
                     **request, timeout=remaining_s
                 )
-            except openai.OpenAIError as exc:
+            except Exception as exc:  # SDK errors, and JSON errors from a malformed body
                 raise self._error(exc) from None  # the SDK error may quote the key
             if not response.choices:
                 raise LLMError("upstream", "The model API answered with no choices.")
@@ -142,18 +144,30 @@ class OpenAICompatClient:
                     stream_options={"include_usage": True},
                     timeout=remaining_s,
                 )
-            except openai.OpenAIError as exc:
+            except Exception as exc:  # SDK errors, and JSON errors from a malformed body
                 raise self._error(exc) from None  # the SDK error may quote the key
 
+        deadline = time.monotonic() + self.config.timeout_s
         stream = await with_retries(
             open_stream, max_retries=self.config.max_retries, deadline_s=self.config.timeout_s
         )
+        chunks = aiter(stream)
         parts: list[str] = []
         finish_reason = None
         resolved_model = None
         input_tokens = output_tokens = 0
         try:
-            async for chunk in stream:
+            while True:
+                # The deadline covers the whole answer, not just each read: a model that
+                # drips tokens forever is cut off like one that never answers.
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), deadline - time.monotonic())
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise LLMError(
+                        "timeout", f"The model did not finish within {self.config.timeout_s:g} s."
+                    ) from None
                 resolved_model = chunk.model or resolved_model
                 if chunk.usage:
                     input_tokens = chunk.usage.prompt_tokens
@@ -163,7 +177,9 @@ class OpenAICompatClient:
                         parts.append(choice.delta.content)
                         yield StreamDelta(choice.delta.content)
                     finish_reason = choice.finish_reason or finish_reason
-        except openai.OpenAIError as exc:
+        except LLMError:
+            raise
+        except Exception as exc:  # a cut or malformed stream
             raise self._error(exc) from None  # the SDK error may quote the key
         finally:
             await stream.close()

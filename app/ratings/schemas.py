@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import LongText, ShortText
+from app.fields import LongText, ShortText, WholeNumber
 
 
 class RatingCreate(BaseModel):
@@ -10,12 +10,13 @@ class RatingCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [{"score": 4, "comment": "Punchy, a bit long", "rater": "maya"}]
         },
     )
 
-    score: int = Field(ge=1, le=5, description="1 (unusable) to 5 (ship it).")
+    score: WholeNumber = Field(ge=1, le=5, description="1 (unusable) to 5 (ship it).")
     comment: LongText | None = Field(None, description="Why, in a sentence.")
     rater: ShortText | None = Field(
         None,
