@@ -5,7 +5,10 @@ import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from app.auth.keys import SCOPES, find_key
@@ -149,10 +152,21 @@ def _add_headers(request: Request, headers: dict[str, str]) -> None:
     request.scope.setdefault("state", {}).setdefault("response_headers", {}).update(headers)
 
 
-def requires(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+# Declared so the OpenAPI document (and Swagger UI's Authorize button) knows about the key;
+# the Authenticator reads the header itself, so it can answer in the one error shape.
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `copyforge keys create` (not needed with auth off).",
+)
+
+
+def requires(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers that hold `scope`."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
         authenticator: Authenticator = request.app.state.authenticator
         return await authenticator.admit(request, scope)
 
