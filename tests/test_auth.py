@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from app.llm.registry import ModelRegistry
 from app.main import create_app
 from tests.fakes import FakeLLM
 from tests.payloads import PATHS, brief
+from tests.processes import copyforge_command
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -237,9 +237,12 @@ class TestLimits:
 
 class TestCommandLine:
     def run(self, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        exe = str(Path(sys.executable).parent / "copyforge")
         return subprocess.run(
-            [exe, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
+            [copyforge_command(), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
         )
 
     def test_create_list_revoke(self, tmp_path: Path) -> None:

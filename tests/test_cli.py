@@ -3,9 +3,7 @@ the mock OpenAI-compatible upstream served on 127.0.0.1."""
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -14,20 +12,11 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bench.mock_upstream import SLOGANS_EN, create_mock_app
+from tests.processes import copyforge_command
 from tests.servers import free_port, serve_in_thread
 
 TIMEOUT_S = 60
 TABLES = {"generation", "variant", "rating"}
-
-
-def copyforge_command() -> str:
-    """The console script of the environment running the tests."""
-    beside_python = Path(sys.executable).parent / "copyforge"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("copyforge")
-    assert found, "the copyforge console script is not installed"
-    return found
 
 
 class Upstream(NamedTuple):
