@@ -116,7 +116,9 @@ class TestKeys:
             stored = await keys.list_keys(session)
         await database.dispose()
         assert key not in {k.secret_hash for k in stored}
-        assert all(key.split("_")[-1] not in k.secret_hash for k in stored)
+        secret = key.removeprefix("cf_").split("_", 1)[1]  # the part after the prefix
+        assert len(secret) >= 30
+        assert all(secret not in k.secret_hash and secret not in k.name for k in stored)
 
 
 class TestWorkspaces:
