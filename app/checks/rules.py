@@ -29,6 +29,15 @@ def language(text: str, lang: str) -> CheckResult:
     )
 
 
+def substance(text: str, lang: str) -> CheckResult:
+    """Enough words to say something ("#1" or "Go" is not a slogan)."""
+    words = word_count(text)
+    least = 4 if lang == "zh" else 2
+    return CheckResult(
+        "substance", words >= least, hard=True, detail=f"{words} words (at least {least})"
+    )
+
+
 def max_chars(text: str, limit: int) -> CheckResult:
     """At most `limit` characters."""
     size = len(text)

@@ -45,6 +45,7 @@ def _slogan_checks(text: str, request: AdSloganRequest) -> list[CheckResult]:
     return [
         *rules.common(text, request.language, request.keywords),
         rules.single_line(text),
+        rules.substance(text, request.language),
         rules.max_chars(text, request.max_chars),
     ]
 
