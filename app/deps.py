@@ -1,4 +1,7 @@
-"""Annotated dependency aliases: what routers ask FastAPI for."""
+"""Annotated dependency aliases: what routers ask FastAPI for.
+
+The getters are `async def` although they never await: FastAPI runs a plain `def`
+dependency in a worker thread, a thread hop per dependency on every request."""
 
 from typing import Annotated
 
@@ -12,31 +15,31 @@ from app.llm.registry import ModelRegistry
 from app.prompting import PromptLibrary
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The process's database (engine and session factories)."""
     database: Database = request.app.state.database
     return database
 
 
-def get_registry(request: Request) -> ModelRegistry:
+async def get_registry(request: Request) -> ModelRegistry:
     """The model registry (tests override this with fake clients)."""
     registry: ModelRegistry = request.app.state.registry
     return registry
 
 
-def get_prompts(request: Request) -> PromptLibrary:
+async def get_prompts(request: Request) -> PromptLibrary:
     """The loaded prompt templates."""
     prompts: PromptLibrary = request.app.state.prompts
     return prompts
 
 
-def get_authenticator(request: Request) -> Authenticator:
+async def get_authenticator(request: Request) -> Authenticator:
     """Checks API keys, scopes and limits."""
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator

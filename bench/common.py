@@ -40,13 +40,18 @@ class Served:
 
 
 @contextmanager
-def serve(workdir: Path, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """Start `copyforge serve` on a free port with a fresh SQLite file; stop it afterwards."""
+def serve(
+    workdir: Path, env: dict[str, str] | None = None, database_url: str | None = None
+) -> Iterator[Served]:
+    """Start `copyforge serve` on a free port; stop it afterwards.
+
+    It uses `database_url` when given, else a fresh SQLite file `bench.db` in `workdir`.
+    """
     port = free_port()
     full_env = {
         **os.environ,
         "COPYFORGE_PORT": str(port),
-        "COPYFORGE_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "COPYFORGE_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
         "COPYFORGE_LOG_LEVEL": "warning",
         **(env or {}),
     }

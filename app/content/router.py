@@ -33,7 +33,7 @@ from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
 router = APIRouter(prefix="/v1", tags=["Write copy"])
 
 
-def _context(
+async def _context(
     session: SessionDep,
     database: DatabaseDep,
     settings: SettingsDep,
