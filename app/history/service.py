@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from app.errors import NotFound
 from app.history import cursor as cursors
@@ -13,6 +13,11 @@ from app.history.schemas import GenerationFilters, GroupBy, Sort, StatsRow
 from app.models import Generation, Rating, Variant
 
 _WITH_VARIANTS = selectinload(Generation.variants).selectinload(Variant.ratings)
+# The list never shows the rendered prompt (only the detail view does): don't read it.
+_WITHOUT_PROMPT = (
+    defer(Generation.system_prompt, raiseload=True),
+    defer(Generation.prompt, raiseload=True),
+)
 _GROUP_COLUMNS = {
     GroupBy.kind: Generation.kind,
     GroupBy.model: Generation.model_alias,
@@ -75,10 +80,13 @@ def _sort_column(sort: Sort) -> Any:
 
 
 def _after_cursor(sort: Sort, at: datetime, row_id: str) -> ColumnElement[bool]:
+    # (column, id) past (at, row_id), written with a plain bound on the column first: neither
+    # SQLite (with bound parameters) nor PostgreSQL turns the bare OR into an index range, so
+    # without it a deep page walks the index from the top (1M rows: 900k-deep page 160 ms).
     column = _sort_column(sort)
     if sort is Sort.newest:
-        return or_(column < at, and_(column == at, Generation.id < row_id))
-    return or_(column > at, and_(column == at, Generation.id > row_id))
+        return and_(column <= at, or_(column < at, Generation.id < row_id))
+    return and_(column >= at, or_(column > at, Generation.id > row_id))
 
 
 async def list_generations(
@@ -99,7 +107,7 @@ async def list_generations(
         (column.desc(), Generation.id.desc()) if sort is Sort.newest else (column, Generation.id)
     )
     query = select(Generation).where(*conditions).order_by(*order).limit(limit + 1)
-    rows = list((await session.scalars(query.options(_WITH_VARIANTS))).all())
+    rows = list((await session.scalars(query.options(_WITH_VARIANTS, *_WITHOUT_PROMPT))).all())
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -1,0 +1,23 @@
+"""bench/history.py runs end to end on a tiny SQLite database (no timing assertions)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.history import PAGES
+
+
+def test_history_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.history", "--rows", "200", "--samples", "5"]
+    subprocess.run([*command, "--results-dir", str(tmp_path)], check=True, timeout=120)
+
+    report = json.loads((tmp_path / "history-sqlite.json").read_text())
+    assert report["database"] == "sqlite"
+    assert report["rows"] == 200
+    assert report["seed_seconds"] >= 0
+    queries = report["queries"]
+    for name in (*PAGES, "kind", "q_product", "poll_updated_since_1d", "not_modified_304"):
+        assert {"p50_ms", "p95_ms", "p99_ms", "samples"} <= set(queries[name]), name
+    assert "stats_group_by_kind" in queries
+    assert set(report["targets"]) == {"every_page_p99_le_15ms", "deep_p50_le_2x_first"}
