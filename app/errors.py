@@ -39,6 +39,16 @@ class InvalidRequest(AppError):
     type = "invalid_request"
 
 
+class Unauthorized(AppError):
+    status_code = 401
+    type = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    type = "forbidden"
+
+
 class NotFound(AppError):
     status_code = 404
     type = "not_found"
@@ -52,6 +62,11 @@ class PayloadTooLarge(AppError):
 class ValidationFailed(AppError):
     status_code = 422
     type = "validation_error"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    type = "rate_limited"
 
 
 class UpstreamRateLimited(AppError):

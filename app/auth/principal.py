@@ -15,25 +15,10 @@ from app.auth.keys import SCOPES, find_key
 from app.auth.limits import Limiter, Verdict
 from app.config import Settings
 from app.db import Database
-from app.errors import AppError
+from app.errors import Forbidden, RateLimited, Unauthorized
 from app.models import DEFAULT_WORKSPACE
 
 CACHE_TTL_S = 5.0
-
-
-class Unauthorized(AppError):
-    status_code = 401
-    type = "unauthorized"
-
-
-class Forbidden(AppError):
-    status_code = 403
-    type = "forbidden"
-
-
-class RateLimited(AppError):
-    status_code = 429
-    type = "rate_limited"
 
 
 @dataclass(frozen=True)
