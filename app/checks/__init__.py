@@ -23,8 +23,3 @@ def score(results: list[CheckResult]) -> float | None:
     if not results:
         return None
     return round(sum(r.passed for r in results) / len(results), 4)
-
-
-def passes_hard_rules(results: list[CheckResult]) -> bool:
-    """True when no hard rule failed."""
-    return all(r.passed for r in results if r.hard)

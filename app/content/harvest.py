@@ -90,16 +90,10 @@ async def _call(
     attempt: int,
     on_delta: DeltaSink | None,
 ) -> Completion | LLMError:
-    if on_delta is None:
-        try:
-            return await client.complete(messages, options)
-        except LLMError as error:
-            return error
-        except Exception as exc:  # a provider bug must not lose the generation
-            logger.exception("model call failed unexpectedly")
-            return LLMError("upstream", f"The model call failed: {type(exc).__name__}")
     parts: list[str] = []
     try:
+        if on_delta is None:
+            return await client.complete(messages, options)
         async for event in client.stream(messages, options):
             if isinstance(event, StreamDelta):
                 parts.append(event.text)
@@ -110,10 +104,11 @@ async def _call(
     except LLMError as error:
         return error
     except Exception as exc:  # a provider bug must not lose the generation
-        logger.exception("model stream failed unexpectedly")
+        logger.exception("model call failed unexpectedly")
         return LLMError("upstream", f"The model call failed: {type(exc).__name__}")
     except asyncio.CancelledError:
-        # Cut short (the client left): keep what was written so far as an unfinished answer.
+        # Cut short (the client left): keep what was streamed so far as an unfinished answer
+        # (nothing, for a plain call; _round drops empty cuts).
         raise _Cut(Completion("".join(parts), "cancelled", 0, len(parts), None)) from None
 
 

@@ -46,9 +46,8 @@ class AdSloganRequest(GenerationOptionsIn):
         60, ge=5, le=200, description="Longest acceptable slogan, characters."
     )
 
+    # Strictness and forbidden extras come from GenerationOptionsIn (pydantic merges configs).
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -66,7 +65,20 @@ class AdSloganRequest(GenerationOptionsIn):
     )
 
 
-class ProductDescriptionRequest(GenerationOptionsIn):
+class WordRangeBrief(GenerationOptionsIn):
+    """A brief with a word range; each kind sets its own bounds and defaults."""
+
+    min_words: WholeNumber
+    max_words: WholeNumber
+
+    @model_validator(mode="after")
+    def _word_range(self) -> "WordRangeBrief":
+        if self.min_words > self.max_words:
+            raise ValueError("min_words must not exceed max_words")
+        return self
+
+
+class ProductDescriptionRequest(WordRangeBrief):
     """Brief for a product description."""
 
     product_name: ShortText = Field(description="Name of the product.")
@@ -80,9 +92,8 @@ class ProductDescriptionRequest(GenerationOptionsIn):
     min_words: WholeNumber = Field(50, ge=10, le=2000, description="Shortest acceptable length.")
     max_words: WholeNumber = Field(150, ge=10, le=2000, description="Longest acceptable length.")
 
+    # Strictness and forbidden extras come from GenerationOptionsIn (pydantic merges configs).
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -98,14 +109,8 @@ class ProductDescriptionRequest(GenerationOptionsIn):
         },
     )
 
-    @model_validator(mode="after")
-    def _word_range(self) -> "ProductDescriptionRequest":
-        if self.min_words > self.max_words:
-            raise ValueError("min_words must not exceed max_words")
-        return self
 
-
-class BlogPostRequest(GenerationOptionsIn):
+class BlogPostRequest(WordRangeBrief):
     """Brief for a blog post (Markdown with a title); `keywords` are its target keywords."""
 
     topic: ShortText = Field(description="What the post is about.")
@@ -115,9 +120,8 @@ class BlogPostRequest(GenerationOptionsIn):
     min_words: WholeNumber = Field(300, ge=50, le=5000, description="Shortest acceptable length.")
     max_words: WholeNumber = Field(800, ge=50, le=5000, description="Longest acceptable length.")
 
+    # Strictness and forbidden extras come from GenerationOptionsIn (pydantic merges configs).
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -131,12 +135,6 @@ class BlogPostRequest(GenerationOptionsIn):
             ]
         },
     )
-
-    @model_validator(mode="after")
-    def _word_range(self) -> "BlogPostRequest":
-        if self.min_words > self.max_words:
-            raise ValueError("min_words must not exceed max_words")
-        return self
 
 
 class CheckRead(BaseModel):

@@ -5,6 +5,7 @@ calls (through `cancelled`) but not the write of what was produced: it is stored
 """
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -78,10 +79,9 @@ async def events(
                 plan, context.settings, cancelled=cancelled, on_delta=on_delta
             )
             async with context.database.write_sessions() as session:
-                stored_context = service.GenerationContext(
-                    session, context.database, context.registry, context.prompts, context.settings
-                )
-                generated = await service.store(stored_context, generated)
+                # The request's session is gone by now: this write has a unit of work of its own.
+                own = dataclasses.replace(context, session=session)
+                generated = await service.store(own, generated)
                 await session.commit()
             if not generated.replayed:
                 generation = generated.generation
@@ -109,12 +109,7 @@ async def events(
                 yield sse("delta", payload)
                 continue
             if kind == "done":
-                failure = payload.failure()
-                if failure is None:
-                    read = generation_read(payload.generation, with_prompt=True)
-                    yield sse("generation.completed", read.model_dump(mode="json"))
-                else:
-                    yield _error_event(failure, request_id)
+                yield _outcome_event(payload, request_id)
             else:
                 yield _error_event(payload, request_id)
             break
@@ -136,13 +131,17 @@ async def replayed(generated: service.Generated, request_id: str | None) -> Asyn
             "n": generation.options_json.get("n"),
         },
     )
-    failure = generated.failure()
-    if failure is None:
-        read = generation_read(generation, with_prompt=True)
-        yield sse("generation.completed", read.model_dump(mode="json"))
-    else:
-        yield _error_event(failure, request_id)
+    yield _outcome_event(generated, request_id)
     yield DONE
+
+
+def _outcome_event(generated: service.Generated, request_id: str | None) -> str:
+    """The stored generation, or the error it ended in."""
+    failure = generated.failure()
+    if failure is not None:
+        return _error_event(failure, request_id)
+    read = generation_read(generated.generation, with_prompt=True)
+    return sse("generation.completed", read.model_dump(mode="json"))
 
 
 def _error_event(error: AppError, request_id: str | None) -> str:

@@ -62,10 +62,6 @@ class ModelRegistry:
         """Every alias, sorted."""
         return sorted(set(self._configs) | set(self._clients))
 
-    def config(self, alias: str) -> ModelConfig | None:
-        """The configuration behind an alias (None for a ready-made client)."""
-        return self._configs.get(alias)
-
     def resolve_alias(self, alias: str | None, language: str) -> str:
         """The alias a request names, else the one configured for its language, else default."""
         if alias is not None:
