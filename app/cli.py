@@ -59,6 +59,7 @@ def _brief_from_args(kind: ContentKind, args: argparse.Namespace) -> dict[str, A
 
 async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> int:
     from app.content.service import GenerationContext, generate
+    from app.content.store import GenerationStore
     from app.content.views import generation_read
     from app.db import Database
     from app.errors import AppError
@@ -81,19 +82,19 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
         return 2
     upgrade(settings.database_url)
     database = Database(settings)
+    store = GenerationStore(database)
     try:
-        async with database.write_sessions() as session:
-            context = GenerationContext(
-                session, database, registry, PromptLibrary(settings.prompts_dir), settings
-            )
-            result = await generate(context, kind=kind, request=request)
-            await session.commit()
+        context = GenerationContext(
+            store, database, registry, PromptLibrary(settings.prompts_dir), settings
+        )
+        result = await generate(context, kind=kind, request=request)
     except AppError as exc:
         where = f"{exc.param}: " if exc.param else ""
         print(f"error: {where}{exc.message}", file=sys.stderr)
         return 2 if exc.status_code in (400, 422) else 1
     finally:
         await registry.aclose()
+        await store.aclose()
         await database.dispose()
     generation = generation_read(result.generation, with_prompt=False)
     if as_json:
@@ -132,6 +133,7 @@ def _serve() -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        timeout_keep_alive=settings.keep_alive_s,
         timeout_graceful_shutdown=30,
     )
     return 0

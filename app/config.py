@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     log_level: str = "info"
+    # Longer than the idle timeout of common clients and load balancers (60 s), so the
+    # client, not the server, closes an idle connection: otherwise a request sent just as
+    # the server closes it fails with a reset.
+    keep_alive_s: Annotated[int, Field(ge=1)] = 75
     prompts_dir: Path = PROMPTS_DIR
 
     models: dict[str, ModelConfig] = Field(default_factory=dict)

@@ -4,10 +4,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
@@ -39,8 +38,8 @@ def sync_url(url: str) -> str:
     return _with_driver(url, _SYNC_DRIVERS)
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_begin).
         dbapi_connection.isolation_level = None
@@ -52,7 +51,7 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front: a deferred transaction that later upgrades to a
         # write can fail with "database is locked" no matter what busy_timeout says.
@@ -65,7 +64,8 @@ def _dump_json(value: Any) -> str:
 
 
 class Database:
-    """One engine per process, with a session factory for readers and one for writers."""
+    """The engines of a process: an async one with session factories for readers and writers,
+    and a plain one for the thread that stores new generations (app/content/store.py)."""
 
     def __init__(self, settings: Settings) -> None:
         url = async_url(settings.database_url)
@@ -78,8 +78,16 @@ class Database:
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20)
         self.engine = create_async_engine(url, **kwargs)
+        # One thread writes through it, so one connection is all it needs.
+        self._thread_engine = create_engine(
+            sync_url(settings.database_url),
+            **{**kwargs, "pool_size": 1},
+        )
         if self.is_sqlite:
-            _install_sqlite_pragmas(self.engine, settings.sqlite_busy_timeout_ms)
+            for engine in (self.engine.sync_engine, self._thread_engine):
+                _install_sqlite_pragmas(engine, settings.sqlite_busy_timeout_ms)
+        # Writers begin with BEGIN IMMEDIATE on SQLite (see _on_begin).
+        self.thread_write_engine = self._thread_engine.execution_options(copyforge_write=True)
         self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = async_sessionmaker(
             self.engine.execution_options(copyforge_write=True), expire_on_commit=False
@@ -88,6 +96,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        self._thread_engine.dispose()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -1,18 +1,16 @@
 """ETags over the exact JSON a GET answers with, and 304 when the client already has it."""
 
 import hashlib
-from typing import Any
 
 from fastapi import Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from app.responses import model_json
 
 
 def json_with_etag(request: Request, model: BaseModel, *, status_code: int = 200) -> Response:
     """The model as JSON with a strong ETag; 304 when If-None-Match already names it."""
-    payload: Any = jsonable_encoder(model)
-    response = JSONResponse(payload, status_code=status_code)
+    response = model_json(model, status_code=status_code)
     etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), etag):

@@ -14,6 +14,7 @@ from app.auth.principal import Authenticator
 from app.config import Settings, get_settings
 from app.content.kinds import KINDS
 from app.content.router import router as content_router
+from app.content.store import GenerationStore
 from app.content.streaming import BackgroundWrites
 from app.db import Database
 from app.errors import install_error_handlers
@@ -64,6 +65,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.database = Database(settings)
+        app.state.store = GenerationStore(app.state.database)
         app.state.prompts = PromptLibrary(settings.prompts_dir)
         app.state.registry = registry or ModelRegistry.from_settings(settings)
         await app.state.registry.warm_up()
@@ -83,6 +85,7 @@ def create_app(
             await limiter.counters.aclose()
             # Streams whose clients left are still storing what they wrote: let them finish.
             await app.state.background.drain(timeout_s=30)
+            await app.state.store.aclose()
             await app.state.registry.aclose()
             await app.state.database.dispose()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from app.checks import score
 from app.content.kinds import ContentKind
 from app.content.schemas import GenerationOptionsIn
+from app.ids import new_id
 from app.llm.base import Completion, GenerationOptions, LLMClient, LLMError, Message, StreamDelta
 from app.models import Variant
 
@@ -79,7 +80,11 @@ def build_variant(kind: ContentKind, request: GenerationOptionsIn, raw: str) -> 
     text = kind.parse(raw).replace("\x00", "")
     checks = kind.check(text, request)
     return Variant(
-        text=text, checks_json=[c.as_json() for c in checks], score=score(checks), ratings=[]
+        id=new_id(),
+        text=text,
+        checks_json=[c.as_json() for c in checks],
+        score=score(checks),
+        ratings=[],
     )
 
 

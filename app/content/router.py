@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from app.auth.principal import Authenticator, Principal
 from app.content import idempotency, service, streaming
@@ -17,30 +17,22 @@ from app.content.schemas import (
     ProductDescriptionRequest,
 )
 from app.content.views import generation_read
-from app.deps import (
-    AuthDep,
-    DatabaseDep,
-    GenerateCaller,
-    LLMDep,
-    PromptsDep,
-    SessionDep,
-    SettingsDep,
-)
+from app.deps import AuthDep, GenerateCaller, LLMDep
 from app.disconnect import client_gone
 from app.errors import app_error_response, request_id_of
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
+from app.responses import model_json
 
 router = APIRouter(prefix="/v1", tags=["Write copy"])
 
 
-async def _context(
-    session: SessionDep,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    registry: LLMDep,
-    prompts: PromptsDep,
-) -> service.GenerationContext:
-    return service.GenerationContext(session, database, registry, prompts, settings)
+async def _context(request: Request, registry: LLMDep) -> service.GenerationContext:
+    # Read straight from the app's state: one dependency per part would cost more per
+    # request than everything else here (only the registry is swapped by tests).
+    state = request.app.state
+    return service.GenerationContext(
+        state.store, state.database, registry, state.prompts, state.settings
+    )
 
 
 ContextDep = Annotated[service.GenerationContext, Depends(_context)]
@@ -98,7 +90,7 @@ async def _write(call: Call) -> Any:
         failure.headers.update(headers)
         return app_error_response(request, failure)
     read = generation_read(result.generation, with_prompt=True)
-    return JSONResponse(read.model_dump(mode="json"), status_code=201, headers=headers)
+    return model_json(read, status_code=201, headers=headers)
 
 
 async def _stream(call: Call) -> StreamingResponse:

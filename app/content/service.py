@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.content import idempotency
 from app.content.harvest import DeltaSink, Harvest, harvest, verdict
 from app.content.kinds import ContentKind
 from app.content.schemas import GenerationOptionsIn
+from app.content.store import GenerationStore
 from app.db import Database
 from app.errors import (
     AppError,
@@ -35,7 +35,7 @@ from app.prompting import PromptLibrary, RenderedPrompt
 class GenerationContext:
     """What a generation needs from the running service."""
 
-    session: AsyncSession
+    store: GenerationStore
     database: Database
     registry: ModelRegistry
     prompts: PromptLibrary
@@ -151,6 +151,10 @@ def _record(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
     status, error_type, error_message = verdict(result, plan.request.n)
     request = plan.request
     now = utcnow()
+    variants = result.ranked(request.n)
+    for variant in variants:
+        # Stored with Core INSERTs (app/content/store.py): every column is set here.
+        variant.generation_id, variant.created_at = plan.id, now
     generation = Generation(
         id=plan.id,
         workspace_id=plan.workspace_id,
@@ -180,9 +184,10 @@ def _record(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
         latency_ms=latency_ms,
         idempotency_key=plan.idempotency_key,
         request_hash=plan.request_hash,
+        brand_id=None,
         created_at=now,
         updated_at=now,
-        variants=result.ranked(request.n),
+        variants=variants,
     )
     return generation
 
@@ -224,14 +229,12 @@ class Generated:
 
 
 async def store(context: GenerationContext, generated: Generated) -> Generated:
-    """Add the generation to the unit of work; a concurrent twin with its key wins instead."""
-    context.session.add(generated.generation)
+    """Store the generation durably; a concurrent twin with its key wins instead."""
     try:
-        await context.session.flush()
+        await context.store.save(generated.generation)
     except IntegrityError:
         # Another request (another process, perhaps) stored this Idempotency-Key first:
-        # this unit of work is void, and the stored generation is the answer.
-        await context.session.rollback()
+        # nothing of this one was written, and the stored generation is the answer.
         plan_key = generated.generation.idempotency_key
         existing = await idempotency.find(
             context.database, generated.generation.workspace_id, plan_key
@@ -268,10 +271,9 @@ async def generate(
     ) as flight:
         if flight.replay is not None:
             return flight.replay
+        # Requests waiting on this key answer with this generation once it is durable.
         generated = await store(
             context, await write(the_plan, context.settings, cancelled=cancelled)
         )
-        # Requests waiting on this key answer with this generation: it must be durable first.
-        await context.session.commit()
         flight.done(generated)
         return generated

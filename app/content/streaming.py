@@ -5,7 +5,6 @@ calls (through `cancelled`) but not the write of what was produced: it is stored
 """
 
 import asyncio
-import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -78,11 +77,7 @@ async def events(
             generated = await service.write(
                 plan, context.settings, cancelled=cancelled, on_delta=on_delta
             )
-            async with context.database.write_sessions() as session:
-                # The request's session is gone by now: this write has a unit of work of its own.
-                own = dataclasses.replace(context, session=session)
-                generated = await service.store(own, generated)
-                await session.commit()
+            generated = await service.store(context, generated)
             if not generated.replayed:
                 generation = generated.generation
                 await spend(generation.input_tokens + generation.output_tokens)

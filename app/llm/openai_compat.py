@@ -32,9 +32,7 @@ def _lost_connection(exc: BaseException) -> bool:
     timeout, so the SDK raises APITimeoutError for a reset too; the original error says which."""
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(
-            cause, TimeoutError
-        ):
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
             return True
         cause = cause.__cause__
     return False
