@@ -1,6 +1,7 @@
 """Helpers shared by the benchmarks: run `copyforge serve` as a real process, read its memory."""
 
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -13,6 +14,31 @@ from pathlib import Path
 import httpx
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def python_speed_s(rounds: int = 3) -> float:
+    """Seconds one core takes for 10 million Python additions (best of `rounds`).
+
+    A yardstick for comparing runs on different machines: the same code measured here in
+    different sessions ran between 0.5 s and 2 s per loop, and every CPU figure scales with it."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "python_speed_s": python_speed_s(),
+    }
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ OpenAI-compatible upstream (the official `openai` SDK, AsyncOpenAI) and through 
 
 The mock upstream (bench/mock_upstream.py) and a real `copyforge serve` (one uvicorn worker,
 `COPYFORGE_EXTRA_ATTEMPTS=0`, auth off) run as their own processes; the load generator runs
-here (uvloop, keep-alive connections, clients of at most 64 connections each). The direct
+here (uvloop; aiohttp for copyforge, the SDK with its aiohttp transport for the mock). The direct
 requests replay the exact messages and max_tokens copyforge rendered for the brief. Scenarios:
 
 1. `fixed_rate`: open loop at 100 requests/s; latency counts from each request's *scheduled*
@@ -25,25 +25,24 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import cycle
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import httpx2
 import openai
 import uvloop
 
-from bench.common import RESULTS_DIR, free_port, serve, wait_ready
+from bench.common import RESULTS_DIR, free_port, machine, serve, wait_ready
 
 BRIEF = {"product": "Aurora trail running shoes", "key_message": "grip on wet rock", "n": 1}
 SLOW_MODEL = "mock-1+delay=1.5"
@@ -55,7 +54,6 @@ TARGETS = {
 }
 
 Send = Callable[[], Awaitable[str | None]]  # one request; None, or what went wrong
-POOL = 64  # connections per client: httpcore's pool slows down as it grows, so spread them
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,7 @@ async def record(send: Send, scheduled: float, sample: Sample) -> None:
     """Send one request; its latency counts from when it was due, not when it went out."""
     try:
         error = await send()
-    except (httpx.HTTPError, openai.OpenAIError) as exc:
+    except (aiohttp.ClientError, TimeoutError, openai.OpenAIError) as exc:
         error = type(exc).__name__
     if error is None:
         sample.latencies_s.append(time.perf_counter() - scheduled)
@@ -244,36 +242,30 @@ def copyforge_env(upstream: str) -> dict[str, str]:
 
 async def measure(plan: Plan, upstream: str, base_url: str, pids: tuple[int, int]) -> Any:
     """Every scenario, against running copyforge and mock processes."""
-    count = -(-max(POOL, plan.slow_in_flight) // POOL)
-    async with AsyncExitStack() as stack:
-        https = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(
-                    base_url=base_url,
-                    limits=httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL),
-                    timeout=httpx.Timeout(60.0, connect=10.0),
-                )
-            )
-            for _ in range(count)
-        ]
-        sdks = [
-            await stack.enter_async_context(
-                openai.AsyncOpenAI(
-                    base_url=upstream,
-                    api_key="not-needed",
-                    max_retries=0,
-                    http_client=openai.DefaultAsyncHttpxClient(  # the SDK's own httpx fork
-                        limits=httpx2.Limits(max_connections=POOL, max_keepalive_connections=POOL),
-                        timeout=httpx2.Timeout(60.0, connect=10.0),
-                    ),
-                )
-            )
-            for _ in range(count)
-        ]
-        next_http, next_sdk = cycle(https).__next__, cycle(sdks).__next__
-        first = await https[0].post("/v1/ad-slogans", json=BRIEF)
-        first.raise_for_status()
-        prompt, options = first.json()["prompt"], first.json()["options"]
+    connections = max(plan.saturation_in_flight, plan.slow_in_flight)
+    timeout = aiohttp.ClientTimeout(total=60, connect=10)
+    async with (
+        aiohttp.ClientSession(
+            base_url=base_url,
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=timeout,
+        ) as http,
+        openai.AsyncOpenAI(
+            base_url=upstream,
+            api_key="not-needed",
+            max_retries=0,
+            timeout=60.0,
+            # The SDK's aiohttp transport: the load generator's own cost per request is
+            # smaller than with its default client, so less of it competes for the 2 cores.
+            http_client=openai.DefaultAioHttpClient(
+                limits=httpx2.Limits(max_connections=connections)
+            ),
+        ) as sdk,
+    ):
+        async with http.post("/v1/ad-slogans", json=BRIEF) as first:
+            first.raise_for_status()
+            stored = await first.json()
+        prompt, options = stored["prompt"], stored["options"]
         messages: Any = [
             {"role": "system", "content": prompt["system"]},
             {"role": "user", "content": prompt["user"]},
@@ -282,7 +274,7 @@ async def measure(plan: Plan, upstream: str, base_url: str, pids: tuple[int, int
 
         def direct(model: str) -> Send:
             async def send() -> str | None:
-                answer = await next_sdk().chat.completions.create(
+                answer = await sdk.chat.completions.create(
                     model=model, messages=messages, max_tokens=max_tokens
                 )
                 return None if answer.choices[0].message.content else "empty answer"
@@ -291,10 +283,11 @@ async def measure(plan: Plan, upstream: str, base_url: str, pids: tuple[int, int
 
         def copyforge(alias: str) -> Send:
             async def send() -> str | None:
-                response = await next_http().post("/v1/ad-slogans", json={**BRIEF, "model": alias})
-                if response.status_code == 201:
-                    return None
-                return f"HTTP {response.status_code} {response.json()['error']['type']}"
+                async with http.post("/v1/ad-slogans", json={**BRIEF, "model": alias}) as answer:
+                    body = await answer.read()
+                    if answer.status == 201:
+                        return None
+                    return f"HTTP {answer.status} {json.loads(body)['error']['type']}"
 
             return send
 
@@ -377,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {
         "quick": args.quick,
         "plan": plan.__dict__,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "scenarios": scenarios,
         "targets": verdicts(scenarios),
     }
