@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Authenticator, Principal, requires
+from app.auth.principal import Principal, requires
 from app.config import Settings
 from app.db import Database, get_session
 from app.llm.registry import ModelRegistry
@@ -39,19 +39,12 @@ async def get_prompts(request: Request) -> PromptLibrary:
     return prompts
 
 
-async def get_authenticator(request: Request) -> Authenticator:
-    """Checks API keys, scopes and limits."""
-    authenticator: Authenticator = request.app.state.authenticator
-    return authenticator
-
-
 # scope="function": commit before the response is sent, so a 2xx means the row is stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LLMDep = Annotated[ModelRegistry, Depends(get_registry)]
 PromptsDep = Annotated[PromptLibrary, Depends(get_prompts)]
-AuthDep = Annotated[Authenticator, Depends(get_authenticator)]
 # Callers holding each scope (all of them when auth is off on a loopback bind).
 GenerateCaller = Annotated[Principal, Depends(requires("generate"))]
 RateCaller = Annotated[Principal, Depends(requires("rate"))]

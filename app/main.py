@@ -1,6 +1,7 @@
 """create_app(): settings, database, templates, models, middleware, routes, error handlers."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -77,6 +78,10 @@ def create_app(
             if settings.retention_days
             else None
         )
+        # What startup loaded lives as long as the process. Frozen, the cyclic garbage
+        # collector no longer walks it on every full collection: 160,000 objects, ~80 ms
+        # of stalled requests each time, the slowest 1 % of answers (bench/overhead.py).
+        gc.freeze()
         try:
             yield
         finally:

@@ -17,7 +17,7 @@ from app.content.schemas import (
     ProductDescriptionRequest,
 )
 from app.content.views import generation_read
-from app.deps import AuthDep, GenerateCaller, LLMDep
+from app.deps import GenerateCaller, LLMDep
 from app.disconnect import client_gone
 from app.errors import app_error_response, request_id_of
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
@@ -60,8 +60,13 @@ class Call:
     request: Request
     context: service.GenerationContext
     caller: Principal
-    auth: Authenticator
     idempotency_key: str | None
+
+    @property
+    def auth(self) -> Authenticator:
+        """The app's authenticator (read from state: a dependency costs more per request)."""
+        authenticator: Authenticator = self.request.app.state.authenticator
+        return authenticator
 
 
 async def _write(call: Call) -> Any:
@@ -159,10 +164,9 @@ async def write_ad_slogans(
     request: Request,
     context: ContextDep,
     caller: GenerateCaller,
-    auth: AuthDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await _write(Call(AD_SLOGAN, body, request, context, caller, auth, idempotency_key))
+    return await _write(Call(AD_SLOGAN, body, request, context, caller, idempotency_key))
 
 
 @router.post(**_route(PRODUCT_DESCRIPTION))
@@ -171,12 +175,9 @@ async def write_product_descriptions(
     request: Request,
     context: ContextDep,
     caller: GenerateCaller,
-    auth: AuthDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await _write(
-        Call(PRODUCT_DESCRIPTION, body, request, context, caller, auth, idempotency_key)
-    )
+    return await _write(Call(PRODUCT_DESCRIPTION, body, request, context, caller, idempotency_key))
 
 
 @router.post(**_route(BLOG_POST))
@@ -185,7 +186,6 @@ async def write_blog_posts(
     request: Request,
     context: ContextDep,
     caller: GenerateCaller,
-    auth: AuthDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return await _write(Call(BLOG_POST, body, request, context, caller, auth, idempotency_key))
+    return await _write(Call(BLOG_POST, body, request, context, caller, idempotency_key))
