@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from app.config import ModelConfig, Settings
 from app.content.kinds import KINDS
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta
-from app.llm.openai_compat import OpenAICompatClient
+from app.llm.openai_compat import OpenAICompatClient, parse_completion
 from app.main import create_app
 from bench.mock_upstream import (
     BLOGS_EN,
@@ -363,3 +363,50 @@ async def test_end_to_end_through_the_real_app(
     assert stored["status"] == "succeeded"
     assert stored["resolved_model"] == "mock-1"
     assert stored["variants"] == body["variants"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"\xff\xfe",
+        b"null",
+        b"[]",
+        b"{}",
+        b'{"choices": null}',
+        b'{"choices": [null]}',
+        b'{"choices": ["text"]}',
+        b'{"choices": [{"message": {"content": 42}}]}',
+        b'{"choices": [{"message": {"content": "ok"}}], "model": 7}',
+        b'{"choices": [{"message": {"content": "ok"}}], "usage": {"prompt_tokens": "many"}}',
+    ],
+)
+def test_a_malformed_answer_is_an_upstream_error(body: bytes) -> None:
+    with pytest.raises(LLMError) as caught:
+        parse_completion(body)
+    assert caught.value.kind == "upstream"
+    assert "malformed" in caught.value.message
+
+
+def test_an_answer_without_choices_says_so() -> None:
+    with pytest.raises(LLMError, match="no choices"):
+        parse_completion(b'{"choices": [], "model": "m"}')
+
+
+def test_the_kept_fields_of_an_answer() -> None:
+    body = (
+        '{"id": "x", "model": "m-2", "choices": [{"index": 0, "finish_reason": "stop", '
+        '"message": {"role": "assistant", "content": "抓地有力"}}], '
+        '"usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}}'
+    ).encode()
+    assert parse_completion(body) == Completion(
+        text="抓地有力",
+        finish_reason="stop",
+        input_tokens=12,
+        output_tokens=4,
+        resolved_model="m-2",
+    )
+    # A model may leave out usage and content (a refusal, a tool call): zero, empty text.
+    assert parse_completion(b'{"choices": [{"message": {}}]}') == Completion(
+        text="", finish_reason=None, input_tokens=0, output_tokens=0, resolved_model=None
+    )

@@ -1,21 +1,26 @@
 """Any OpenAI-compatible chat-completions API, through the official `openai` SDK.
 
-Two choices keep the SDK's own cost per call low (bench/profile.py measured both):
+The SDK still builds, sends and times every request and turns every failed status into its
+typed error; three choices keep its own cost per call low (CPU per call under load, measured
+against the mock upstream: 4.4 ms the usual way, 1.6 ms this way; plain HTTP would be 0.5):
 - the SDK's aiohttp transport (`DefaultAioHttpClient`) instead of its default HTTP client,
   whose connection pool checks every idle connection on every request;
-- `client.post("/chat/completions", ...)`, the SDK's documented call for a raw endpoint, with
-  the typed `ChatCompletion` result: `chat.completions.create` first walks the request through
-  the SDK's parameter transformer, which costs more than the rest of the call and changes
-  nothing in a body of plain strings and numbers.
+- `client.post("/chat/completions", ...)`, the SDK's documented call for a raw endpoint:
+  `chat.completions.create` first walks the request through the SDK's parameter
+  transformer, which changes nothing in a body of plain strings and numbers;
+- a plain (non-streamed) answer comes back as the raw response and only the five fields
+  copyforge stores are read from it: building the typed `ChatCompletion` cost 0.6 ms.
 """
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+import httpx2
 import openai
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -36,6 +41,31 @@ def _lost_connection(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__
     return False
+
+
+def parse_completion(body: bytes) -> Completion:
+    """The fields copyforge keeps of a chat completion; any other shape is a broken upstream."""
+    try:
+        data = json.loads(body)
+        choices = data["choices"]
+        if not isinstance(choices, list):
+            raise TypeError("choices is not a list")
+        if not choices:
+            raise LLMError("upstream", "The model API answered with no choices.")
+        choice, usage = choices[0], data.get("usage") or {}
+        text = (choice.get("message") or {}).get("content") or ""
+        finish_reason, model = choice.get("finish_reason"), data.get("model")
+        if not all(isinstance(v, str | None) for v in (text, finish_reason, model)):
+            raise TypeError("not text")
+        return Completion(
+            text=text,
+            finish_reason=finish_reason,
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            resolved_model=model,
+        )
+    except (ValueError, LookupError, TypeError, AttributeError):
+        raise LLMError("upstream", "The model API answered with a malformed body.") from None
 
 
 def _retry_after_s(headers: Any) -> float | None:
@@ -137,22 +167,12 @@ class OpenAICompatClient:
                 response = await self._client.post(
                     "/chat/completions",
                     body=request,
-                    cast_to=ChatCompletion,
+                    cast_to=httpx2.Response,
                     options={"timeout": remaining_s},
                 )
-            except Exception as exc:  # SDK errors, and JSON errors from a malformed body
+            except Exception as exc:  # SDK errors
                 raise self._error(exc) from None  # the SDK error may quote the key
-            if not response.choices:
-                raise LLMError("upstream", "The model API answered with no choices.")
-            choice = response.choices[0]
-            usage = response.usage
-            return Completion(
-                text=choice.message.content or "",
-                finish_reason=choice.finish_reason,
-                input_tokens=usage.prompt_tokens if usage else 0,
-                output_tokens=usage.completion_tokens if usage else 0,
-                resolved_model=response.model,
-            )
+            return parse_completion(response.content)
 
         return await with_retries(
             attempt, max_retries=self.config.max_retries, deadline_s=self.config.timeout_s
