@@ -4,8 +4,9 @@ OpenAI-compatible upstream (the official `openai` SDK, AsyncOpenAI) and through 
 
 The mock upstream (bench/mock_upstream.py) and a real `copyforge serve` (one uvicorn worker,
 `COPYFORGE_EXTRA_ATTEMPTS=0`, auth off) run as their own processes; the load generator runs
-here (uvloop; aiohttp for copyforge, the SDK with its aiohttp transport for the mock). The direct
-requests replay the exact messages and max_tokens copyforge rendered for the brief. Scenarios:
+here (uvloop; aiohttp for copyforge; for the mock, the SDK over its aiohttp transport, called
+exactly as copyforge calls it). The direct requests replay the exact messages and max_tokens
+copyforge rendered for the brief. Scenarios:
 
 1. `fixed_rate`: open loop at 100 requests/s; latency counts from each request's *scheduled*
    send time (no coordinated omission). Direct and copyforge alternate in 2 s blocks.
@@ -42,6 +43,7 @@ import httpx2
 import openai
 import uvloop
 
+from app.llm.openai_compat import parse_completion
 from bench.common import RESULTS_DIR, free_port, machine, serve, wait_ready
 
 BRIEF = {"product": "Aurora trail running shoes", "key_message": "grip on wet rock", "n": 1}
@@ -255,8 +257,9 @@ async def measure(plan: Plan, upstream: str, base_url: str, pids: tuple[int, int
             api_key="not-needed",
             max_retries=0,
             timeout=60.0,
-            # The SDK's aiohttp transport: the load generator's own cost per request is
-            # smaller than with its default client, so less of it competes for the 2 cores.
+            # The SDK's aiohttp transport, as copyforge uses it: the load generator's own cost
+            # per request is a third of the default client's, so less of it competes for
+            # the 2 cores.
             http_client=openai.DefaultAioHttpClient(
                 limits=httpx2.Limits(max_connections=connections)
             ),
@@ -273,11 +276,13 @@ async def measure(plan: Plan, upstream: str, base_url: str, pids: tuple[int, int
         max_tokens = options["max_tokens"]
 
         def direct(model: str) -> Send:
+            body = {"model": model, "messages": messages, "max_tokens": max_tokens}
+
             async def send() -> str | None:
-                answer = await sdk.chat.completions.create(
-                    model=model, messages=messages, max_tokens=max_tokens
-                )
-                return None if answer.choices[0].message.content else "empty answer"
+                # Exactly copyforge's call (app/llm/openai_compat.py), so the difference
+                # between the sides is copyforge and not two ways of using the SDK.
+                raw = await sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
+                return None if parse_completion(raw.content).text else "empty answer"
 
             return send
 
