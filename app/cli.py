@@ -134,6 +134,7 @@ def _serve() -> int:
         port=settings.port,
         log_level=settings.log_level,
         timeout_keep_alive=settings.keep_alive_s,
+        workers=settings.workers,
         timeout_graceful_shutdown=30,
     )
     return 0

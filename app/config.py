@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # client, not the server, closes an idle connection: otherwise a request sent just as
     # the server closes it fails with a reset.
     keep_alive_s: Annotated[int, Field(ge=1)] = 75
+    # Server processes. Each has its own writer and model instances; with more than one, set
+    # redis_url so rate limits are counted once for all of them.
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
     prompts_dir: Path = PROMPTS_DIR
 
     models: dict[str, ModelConfig] = Field(default_factory=dict)

@@ -473,12 +473,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield from postgres_backend()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_fifty_concurrent_writers_lose_nothing(
-    backend: Backend, model_env: dict[str, str], tmp_path: Path
+    backend: Backend, model_env: dict[str, str], tmp_path: Path, workers: int
 ) -> None:
+    # With two workers, two processes (each with its own group-commit writer) share the file.
     rng = random.Random()
     ledger = Ledger()
-    with running_server(backend.url, tmp_path / "serve.log", model_env) as server:
+    env = {**model_env, "COPYFORGE_WORKERS": str(workers)}
+    with running_server(backend.url, tmp_path / "serve.log", env) as server:
         asyncio.run(seed(server.base_url, ledger, rng))
         asyncio.run(load(server.base_url, ledger, rng))
         api_problems = asyncio.run(problems_via_api(server.base_url, ledger, exact=True))
