@@ -12,7 +12,8 @@ loopback port) and gets `POST /v1/ad-slogans` with bench.overhead.BRIEF:
    read by copyforge's `parse_completion`).
 3. `sdk_default_create`: the same completion with the SDK's default HTTP client and
    `chat.completions.create`, as most apps make it.
-4. `copyforge`: the real `copyforge serve` as bench/overhead.py runs it (model `mock`, a fresh
+4. `aiohttp`: the same completion with plain aiohttp and no SDK (what a thinner client costs).
+5. `copyforge`: the real `copyforge serve` as bench/overhead.py runs it (model `mock`, a fresh
    SQLite file, auth off, no extra attempts).
 
 The minimal apps run with log level warning and the access log off. Each server is warmed up
@@ -65,6 +66,7 @@ FACTORIES = {
     "bare": "create_bare_app",
     "sdk": "create_sdk_app",
     "sdk_default_create": "create_sdk_default_create_app",
+    "aiohttp": "create_aiohttp_app",
 }
 SERVERS = (*FACTORIES, "copyforge")
 STACK = ("fastapi", "starlette", "pydantic", "uvicorn", "uvloop", "httptools", "openai", "aiohttp")

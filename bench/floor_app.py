@@ -8,6 +8,8 @@ pydantic body (product, key_message, n) and answers 201 with a small JSON dict:
   official `openai` SDK over its aiohttp transport (`DefaultAioHttpClient`),
   `client.post("/chat/completions", ..., cast_to=httpx2.Response)` and copyforge's own
   reading of the answer (`app.llm.openai_compat.parse_completion`).
+- `create_aiohttp_app`: the same completion with plain aiohttp, no SDK: what a thinner
+  client would cost.
 - `create_sdk_default_create_app`: the same completion with the SDK's default HTTP client and
   `client.chat.completions.create(...)`, the way most apps call it.
 
@@ -21,6 +23,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import aiohttp
 import httpx2
 import openai
 from fastapi import FastAPI
@@ -146,6 +149,31 @@ def create_sdk_app() -> FastAPI:
         )
 
     return sdk_app(make_client, post_completion)
+
+
+def create_aiohttp_app() -> FastAPI:
+    """One completion per request without the SDK: plain aiohttp, the same reading."""
+    url = upstream()
+    sessions: list[aiohttp.ClientSession] = []
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            sessions.append(session)
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/v1/ad-slogans", status_code=201)
+    async def ad_slogans(brief: Brief) -> dict[str, object]:
+        body = {"model": MODEL, "messages": messages(brief), "max_tokens": MAX_TOKENS}
+        async with sessions[0].post(f"{url}/chat/completions", json=body) as response:
+            response.raise_for_status()
+            text = parse_completion(await response.read()).text
+        return answer(brief, text)
+
+    add_readyz(app)
+    return app
 
 
 def create_sdk_default_create_app() -> FastAPI:

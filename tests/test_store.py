@@ -11,55 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from app.config import Settings
 from app.content.store import GenerationStore
 from app.db import Database
-from app.ids import new_id
-from app.models import Generation, Variant, utcnow
-
-
-def generation(**overrides: Any) -> Generation:
-    """A complete new generation with two variants (every column set, as the service does)."""
-    now, generation_id = utcnow(), new_id()
-    variants = [
-        Variant(
-            id=new_id(),
-            generation_id=generation_id,
-            index=index,
-            text=f"Grip that holds, take {index} — 抓地有力",
-            checks_json=[{"name": "not_empty", "passed": True, "hard": True}],
-            score=0.9,
-            created_at=now,
-            ratings=[],
-        )
-        for index in range(2)
-    ]
-    fields: dict[str, Any] = {
-        "id": generation_id,
-        "workspace_id": "default",
-        "kind": "ad_slogan",
-        "language": "en",
-        "input_json": {"product": "Aurora trail shoes", "note": "{{ 7*7 }}"},
-        "brand_id": None,
-        "template_name": "ad_slogan/en.j2",
-        "template_version": "0" * 64,
-        "system_prompt": "system",
-        "prompt": "user",
-        "model_alias": "fake",
-        "provider": "fake",
-        "resolved_model": None,
-        "fallback_alias": None,
-        "request_hash": "1" * 64,
-        "options_json": {"n": 2},
-        "status": "succeeded",
-        "error_type": None,
-        "error_message": None,
-        "input_tokens": 10,
-        "output_tokens": 20,
-        "latency_ms": 5,
-        "idempotency_key": None,
-        "created_at": now,
-        "updated_at": now,
-        "variants": variants,
-    }
-    return Generation(**{**fields, **overrides})
+from app.models import Generation, Variant
+from bench.store import sample_generation as generation
 
 
 @pytest.fixture

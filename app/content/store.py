@@ -37,11 +37,14 @@ def _columns(model: type[Base]) -> tuple[Table, list[tuple[str, str]]]:
     return mapper.local_table, [(a.key, a.columns[0].name) for a in mapper.column_attrs]  # type: ignore[return-value]
 
 
-_GENERATION, _GENERATION_COLUMNS = _columns(Generation)
-_VARIANT, _VARIANT_COLUMNS = _columns(Variant)
+GENERATION_TABLE, _GENERATION_COLUMNS = _columns(Generation)
+VARIANT_TABLE, _VARIANT_COLUMNS = _columns(Variant)
+_COLUMNS = {GENERATION_TABLE.name: _GENERATION_COLUMNS, VARIANT_TABLE.name: _VARIANT_COLUMNS}
 
 
-def _rows(objects: Iterable[Any], columns: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def row_values(table: Table, objects: Iterable[Any]) -> list[dict[str, Any]]:
+    """The INSERT parameters of new objects of the table's model: every column, as set."""
+    columns = _COLUMNS[table.name]
     return [{column: getattr(obj, attr) for attr, column in columns} for obj in objects]
 
 
@@ -111,9 +114,9 @@ class GenerationStore:
     def _insert_in_thread(self, generations: list[Generation]) -> None:
         variants = [variant for generation in generations for variant in generation.variants]
         with self._database.thread_write_engine.begin() as connection:
-            connection.execute(insert(_GENERATION), _rows(generations, _GENERATION_COLUMNS))
+            connection.execute(insert(GENERATION_TABLE), row_values(GENERATION_TABLE, generations))
             if variants:
-                connection.execute(insert(_VARIANT), _rows(variants, _VARIANT_COLUMNS))
+                connection.execute(insert(VARIANT_TABLE), row_values(VARIANT_TABLE, variants))
 
 
 def _settle(future: "asyncio.Future[None]", error: Exception | None) -> None:

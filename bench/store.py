@@ -1,0 +1,181 @@
+"""What storing a generation costs: app/content/store.py's group-commit writer, alone and
+under load, on SQLite and PostgreSQL.
+
+A generation here is one ad-slogan request's row (a rendered prompt of about 2,300
+characters, the brief and options as JSON) with two checked variants. Three ways are timed,
+each over `--count` generations, in this process:
+
+1. `lone`: one `save` at a time (every save is its own transaction, as at low load);
+2. `together`: all `save`s at once (they share transactions, as under load);
+3. `async_engine`: one at a time, the same Core INSERTs through the async engine and its
+   driver (what the writer did before it got its own thread; kept as the comparison).
+
+Reported: CPU milliseconds per generation of this process (all threads) and wall ms.
+
+Run: `.venv/bin/python -m bench.store [--count 500] [--database postgres]`. Prints a table
+and writes bench/results/store-<database>.json. PostgreSQL uses the `bench_store` database
+on 127.0.0.1 (created and dropped).
+"""
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from sqlalchemy import create_engine, insert, text
+
+from app.config import Settings
+from app.content.store import GENERATION_TABLE, VARIANT_TABLE, GenerationStore, row_values
+from app.db import Database
+from app.ids import new_id
+from app.migrations import upgrade
+from app.models import Generation, Variant, utcnow
+from bench.common import RESULTS_DIR, machine
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+POSTGRES_NAME = "bench_store"
+
+
+def sample_generation(**overrides: Any) -> Generation:
+    """A complete new generation with two variants, every column set as the service sets it."""
+    now, generation_id = utcnow(), new_id()
+    variants = [
+        Variant(
+            id=new_id(),
+            generation_id=generation_id,
+            index=index,
+            text=f"Grip that holds, take {index} — 抓地有力",
+            checks_json=[{"name": "not_empty", "passed": True, "hard": True, "detail": None}] * 8,
+            score=0.9,
+            created_at=now,
+            ratings=[],
+        )
+        for index in range(2)
+    ]
+    fields: dict[str, Any] = {
+        "id": generation_id,
+        "workspace_id": "default",
+        "kind": "ad_slogan",
+        "language": "en",
+        "input_json": {"product": "Aurora trail shoes", "note": "{{ 7*7 }}"},
+        "brand_id": None,
+        "template_name": "ad_slogan/en.j2",
+        "template_version": "0" * 64,
+        "system_prompt": "You write advertising slogans. " * 50,
+        "prompt": "<brief>Aurora trail running shoes, grip on wet rock</brief> " * 14,
+        "model_alias": "mock",
+        "provider": "openai_compat",
+        "resolved_model": "mock-1",
+        "fallback_alias": None,
+        "request_hash": "1" * 64,
+        "options_json": {"n": 2, "attempts": 2, "prompt_mode": "chat"},
+        "status": "succeeded",
+        "error_type": None,
+        "error_message": None,
+        "input_tokens": 120,
+        "output_tokens": 24,
+        "latency_ms": 5,
+        "idempotency_key": None,
+        "created_at": now,
+        "updated_at": now,
+        "variants": variants,
+    }
+    return Generation(**{**fields, **overrides})
+
+
+async def timed(work: Callable[[], Awaitable[None]], count: int) -> dict[str, float]:
+    """CPU (all threads of this process) and wall milliseconds per generation."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    await work()
+    return {
+        "cpu_ms": round((time.process_time() - cpu) * 1000 / count, 3),
+        "wall_ms": round((time.perf_counter() - wall) * 1000 / count, 3),
+    }
+
+
+async def measure(database_url: str, count: int) -> dict[str, dict[str, float]]:
+    """The three ways, each on `count` fresh generations (after a short warm-up)."""
+    database = Database(Settings(database_url=database_url))
+    store = GenerationStore(database)
+    try:
+        for _ in range(20):
+            await store.save(sample_generation())
+
+        async def lone() -> None:
+            for generation in [sample_generation() for _ in range(count)]:
+                await store.save(generation)
+
+        async def together() -> None:
+            await asyncio.gather(*(store.save(sample_generation()) for _ in range(count)))
+
+        async def async_engine() -> None:
+            engine = database.engine.execution_options(copyforge_write=True)
+            for generation in [sample_generation() for _ in range(count)]:
+                async with engine.begin() as connection:
+                    await connection.execute(
+                        insert(GENERATION_TABLE), row_values(GENERATION_TABLE, [generation])
+                    )
+                    await connection.execute(
+                        insert(VARIANT_TABLE), row_values(VARIANT_TABLE, generation.variants)
+                    )
+
+        return {
+            "lone": await timed(lone, count),
+            "together": await timed(together, count),
+            "async_engine": await timed(async_engine, count),
+        }
+    finally:
+        await store.aclose()
+        await database.dispose()
+
+
+@contextmanager
+def database_url(backend: str) -> Iterator[str]:
+    """A fresh, migrated database of the backend; removed afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'store.db'}"
+            upgrade(url)
+            yield url
+        return
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_NAME}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{POSTGRES_NAME}"'))
+    url = f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_NAME}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_NAME}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args(argv)
+    with database_url(args.database) as url:
+        results = uvloop.run(measure(url, args.count))
+    report = {"database": args.database, "count": args.count, "results": results}
+    report["machine"] = machine()
+    output = RESULTS_DIR / f"store-{args.database}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    print(f"{args.database}, {args.count} generations (2 variants each), per generation:")
+    print(f"{'way':<14} {'CPU ms':>8} {'wall ms':>8}")
+    for way, figures in results.items():
+        print(f"{way:<14} {figures['cpu_ms']:>8} {figures['wall_ms']:>8}")
+
+
+if __name__ == "__main__":
+    main()
