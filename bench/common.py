@@ -79,6 +79,8 @@ def serve(
         "COPYFORGE_PORT": str(port),
         "COPYFORGE_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
         "COPYFORGE_LOG_LEVEL": "warning",
+        # Loopback only, so the benchmarks need no API keys.
+        "COPYFORGE_AUTH_REQUIRED": "false",
         **(env or {}),
     }
     started = time.perf_counter()

@@ -284,8 +284,7 @@ def timed(
 def measure(url: str, workdir: Path, rows: int, samples: int) -> dict[str, Any]:
     """Every query against a real `copyforge serve` on the seeded database."""
     results: dict[str, Any] = {}
-    env = {"COPYFORGE_AUTH_REQUIRED": "false"}
-    with serve(workdir, env, database_url=url) as served:
+    with serve(workdir, database_url=url) as served:
         results_ready = wait_ready(served, timeout_s=600)
         with httpx.Client(base_url=served.base_url, timeout=120) as client:
             warmup = max(2, samples // 10)

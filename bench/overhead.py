@@ -235,7 +235,6 @@ def copyforge_env(upstream: str) -> dict[str, str]:
         for alias, model in (("mock", "mock-1"), ("slow", SLOW_MODEL))
     }
     return {
-        "COPYFORGE_AUTH_REQUIRED": "false",
         "COPYFORGE_EXTRA_ATTEMPTS": "0",
         "COPYFORGE_MODELS": json.dumps(models),
         "COPYFORGE_DEFAULT_MODEL": "mock",

@@ -1,9 +1,9 @@
-"""The overhead benchmark runs end to end in its quickest mode (no timing assertions)."""
+"""The benchmarks run end to end in their quickest mode (no timing assertions)."""
 
 import json
 from pathlib import Path
 
-from bench import overhead
+from bench import floor, overhead, store
 
 
 def test_overhead_quick_run_writes_every_key(tmp_path: Path) -> None:
@@ -20,3 +20,23 @@ def test_overhead_quick_run_writes_every_key(tmp_path: Path) -> None:
         assert set(result["overhead_ms"]) == {"p50", "p95", "p99"}
     assert set(report["targets"]) == set(overhead.TARGETS)
     assert all(isinstance(t["met"], bool) for t in report["targets"].values())
+
+
+def test_floor_quick_run_measures_every_server(tmp_path: Path) -> None:
+    output = tmp_path / "floor.json"
+    floor.main(["--seconds", "0.3", "--in-flight", "4", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert set(report["servers"]) == set(floor.SERVERS)
+    for result in report["servers"].values():
+        for phase in ("loaded", "sequential"):
+            assert result[phase]["succeeded"] > 0
+            assert result[phase]["errors"] == 0
+            assert result[phase]["cpu_ms_per_request"]["server"] > 0
+
+
+def test_store_quick_run_times_every_way(tmp_path: Path) -> None:
+    output = tmp_path / "store.json"
+    store.main(["--count", "5", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert set(report["results"]) == {"lone", "together", "async_engine"}
+    assert all(figures["wall_ms"] > 0 for figures in report["results"].values())

@@ -6,12 +6,13 @@ up and all go into the next one. Under load, the cost of a commit (BEGIN, the tw
 INSERTs, COMMIT and, on SQLite, the pages written to the WAL) is shared by the whole batch.
 A lone request waits for nothing extra: its transaction starts at once.
 
-Measured with bench/profile.py, two choices cut the CPU a stored generation costs:
+Two choices cut the CPU a stored generation costs (bench/profile.py found it, bench/store.py
+measures it):
 - Core INSERTs, not the ORM's unit of work: a new generation needs no identity map, change
   tracking or flush ordering.
 - One thread of its own runs each whole transaction through a plain (sync) engine: one hand-off
   per batch instead of one per statement through the async driver, which cost more than the
-  database's own work (2.2 ms vs 0.9 ms of CPU per single-row transaction on SQLite).
+  database's own work.
 """
 
 import asyncio
