@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from bench import floor, overhead, store
+from bench import floor, overhead, sdk_calls, store
 
 
 def test_overhead_quick_run_writes_every_key(tmp_path: Path) -> None:
@@ -40,3 +40,11 @@ def test_store_quick_run_times_every_way(tmp_path: Path) -> None:
     report = json.loads(output.read_text())
     assert set(report["results"]) == {"lone", "together", "async_engine"}
     assert all(figures["wall_ms"] > 0 for figures in report["results"].values())
+
+
+def test_sdk_calls_quick_run_times_every_way(tmp_path: Path) -> None:
+    output = tmp_path / "sdk_calls.json"
+    sdk_calls.main(["--calls", "20", "--in-flight", "4", "--output", str(output)])
+    results = json.loads(output.read_text())["results"]
+    assert len(results) == 5
+    assert all(figures["calls_per_s"] > 0 for figures in results.values())
