@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: run `copyforge serve` as a real process, read its memory."""
+"""Helpers shared by the benchmarks (and some tests): run `copyforge serve` or another server
+as a real process and wait for it, make a scratch PostgreSQL database, read memory and speed."""
 
 import os
 import platform
@@ -10,8 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -98,16 +101,49 @@ def serve(
         process.wait(timeout=30)
 
 
-def wait_ready(served: Served, timeout_s: float = 120) -> float:
-    """Seconds from process start until /readyz answers 200."""
+def wait_for_http(
+    url: str, process: "subprocess.Popen[Any]", what: str, timeout_s: float, poll_s: float = 0.02
+) -> None:
+    """Return once GET `url` answers 200; RuntimeError if `process` exits first or time runs out."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise RuntimeError("copyforge serve exited")
+    while True:
         try:
-            if httpx.get(f"{served.base_url}/readyz", timeout=1).status_code == 200:
-                return time.perf_counter() - served.started_at
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
         except httpx.TransportError:
             pass
-        time.sleep(0.02)
-    raise RuntimeError("copyforge serve did not become ready")
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited before it answered")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer within {timeout_s:g} s")
+        time.sleep(poll_s)
+
+
+def wait_ready(served: Served, timeout_s: float = 120) -> float:
+    """Seconds from process start until /readyz answers 200."""
+    wait_for_http(f"{served.base_url}/readyz", served.process, "copyforge serve", timeout_s)
+    return time.perf_counter() - served.started_at
+
+
+@contextmanager
+def scratch_postgres(name: str, server: str = "postgres@127.0.0.1:5432") -> Iterator[str]:
+    """An empty PostgreSQL database of its own (made anew); dropped afterwards. Yields its URL.
+
+    Raises sqlalchemy's OperationalError, before yielding, when the server cannot be reached."""
+    admin = create_engine(
+        f"postgresql+psycopg://{server}/postgres",
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
+    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        with admin.connect() as connection:
+            connection.execute(drop)
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield f"postgresql://{server}/{name}"
+        finally:
+            with admin.connect() as connection:
+                connection.execute(drop)
+    finally:
+        admin.dispose()

@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 import httpx2
 import openai
 import uvloop
 
 from app.llm.openai_compat import parse_completion
-from bench.common import RESULTS_DIR, free_port, machine, serve, wait_ready
+from bench.common import RESULTS_DIR, free_port, machine, serve, wait_for_http, wait_ready
 
 BRIEF = {"product": "Aurora trail running shoes", "key_message": "grip on wet rock", "n": 1}
 SLOW_MODEL = "mock-1+delay=1.5"
@@ -212,16 +211,7 @@ def mock_upstream(workdir: Path) -> Iterator[tuple[str, int]]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("mock upstream did not start")
-            time.sleep(0.02)
+        wait_for_http(f"{base}/models", process, "the mock upstream", timeout_s=30)
         yield base, process.pid
     finally:
         process.terminate()

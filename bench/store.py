@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 from app.config import Settings
 from app.content.store import GENERATION_TABLE, VARIANT_TABLE, GenerationStore, row_values
@@ -36,9 +36,8 @@ from app.db import Database
 from app.ids import new_id
 from app.migrations import upgrade
 from app.models import Generation, Variant, utcnow
-from bench.common import RESULTS_DIR, machine
+from bench.common import RESULTS_DIR, machine, scratch_postgres
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_NAME = "bench_store"
 
 
@@ -149,18 +148,9 @@ def database_url(backend: str) -> Iterator[str]:
             upgrade(url)
             yield url
         return
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_NAME}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{POSTGRES_NAME}"'))
-    url = f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_NAME}"
-    try:
+    with scratch_postgres(POSTGRES_NAME) as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{POSTGRES_NAME}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from bench.common import scratch_postgres
 from bench.mock_upstream import create_mock_app
 from tests.payloads import PATHS, brief
 from tests.processes import ServerProcess, kill_server, running_server, start_server, stop_server
@@ -440,28 +441,12 @@ class Backend:
 
 def postgres_backend() -> Iterator[Backend]:
     """A database of this test's own, created empty and dropped afterwards."""
-    name = f"durability_test_{os.getpid()}"
-    admin = create_engine(
-        f"postgresql+psycopg://{PG_SERVER}/postgres",
-        isolation_level="AUTOCOMMIT",
-        connect_args={"connect_timeout": 5},
-    )
-    try:
+    with contextlib.ExitStack() as stack:
         try:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            url = stack.enter_context(scratch_postgres(f"durability_test_{os.getpid()}", PG_SERVER))
         except OperationalError as exc:
             pytest.skip(f"PostgreSQL at {PG_SERVER} is not reachable: {exc}")
-        try:
-            yield Backend(
-                f"postgresql://{PG_SERVER}/{name}", f"postgresql+psycopg://{PG_SERVER}/{name}"
-            )
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+        yield Backend(url, url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,7 +4,6 @@ running the embedded GGUF on 127.0.0.1, driven by copyforge's `openai_compat` pr
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from app.llm.base import Completion, GenerationOptions, Message, StreamDelta
 from app.llm.local import smollm2_path
 from app.llm.openai_compat import OpenAICompatClient
 from app.main import create_app
+from bench.common import wait_for_http
 from tests.payloads import PATHS, brief
 from tests.servers import free_port
 
@@ -51,19 +51,13 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                stderr = log.read().decode(errors="replace")
-                raise RuntimeError(f"llama_cpp.server did not start: {stderr[-2000:]}")
-            time.sleep(0.2)
+        try:
+            wait_for_http(f"{base}/v1/models", process, "llama_cpp.server", 60, poll_s=0.2)
+        except RuntimeError as exc:
+            log.seek(0)
+            stderr = log.read().decode(errors="replace")
+            raise RuntimeError(f"{exc}: {stderr[-2000:]}") from None
         yield f"{base}/v1"
     finally:
         process.terminate()
