@@ -5,6 +5,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 from alembic import context
 from app.config import get_settings
 from app.db import sync_url
+from app.migrations import include_object
 from app.models import Base
 
 config = context.config
@@ -31,6 +32,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -58,7 +58,7 @@ def _brief_from_args(kind: ContentKind, args: argparse.Namespace) -> dict[str, A
 
 
 async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> int:
-    from app.content.service import GenerationContext, generate
+    from app.content.service import GenerationContext, generate, plan
     from app.content.store import GenerationStore
     from app.content.views import generation_read
     from app.db import Database
@@ -87,7 +87,7 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
         context = GenerationContext(
             store, database, registry, PromptLibrary(settings.prompts_dir), settings
         )
-        result = await generate(context, kind=kind, request=request)
+        result = await generate(context, plan(context, kind=kind, request=request))
     except AppError as exc:
         where = f"{exc.param}: " if exc.param else ""
         print(f"error: {where}{exc.message}", file=sys.stderr)

@@ -1,10 +1,25 @@
 """Run Alembic from code: `copyforge db upgrade`, `serve` and the tests share this."""
 
+from typing import Any
+
 from alembic.config import Config
 
 from alembic import command
 from app.db import sync_url
+from app.models import POSTGRESQL_ONLY_INDEXES
 from app.paths import ALEMBIC_DIR
+
+
+def include_object(dialect: str) -> Any:
+    """Alembic's include_object hook for a database: skips the models' PostgreSQL-only
+    indexes elsewhere, which autogenerate would otherwise always report missing."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (
+            type_ == "index" and dialect != "postgresql" and name in POSTGRESQL_ONLY_INDEXES
+        )
+
+    return include
 
 
 def alembic_config(database_url: str) -> Config:

@@ -22,6 +22,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from app.ids import new_id
 
 GENERATION_STATUSES = ("succeeded", "partial", "failed")
+# Indexes that exist on PostgreSQL only (declared with Index.ddl_if below); comparing a
+# SQLite schema with the models leaves them out (app/migrations.py).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_generation_search_trgm"})
 DEFAULT_WORKSPACE = "default"
 
 
@@ -70,6 +73,13 @@ class Generation(Base):
         Index("ix_generation_ws_created", "workspace_id", "created_at", "id"),
         Index("ix_generation_ws_kind_created", "workspace_id", "kind", "created_at"),
         Index("ix_generation_ws_updated", "workspace_id", "updated_at", "id"),
+        # `q` is a substring match: trigrams serve it on PostgreSQL; SQLite has no such index.
+        Index(
+            "ix_generation_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -95,6 +105,8 @@ class Generation(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # What `q` searches (app/search.py): the brief's values and the copy, casefolded.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

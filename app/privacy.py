@@ -38,11 +38,20 @@ def redact_text(text: str) -> str:
 
 
 def redact(value: Any) -> Any:
-    """Redact every string inside a brief (strings, lists, dict values)."""
+    """Redact every string inside a brief: strings, list items, dict keys and values."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
+        redacted: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = redact_text(key) if isinstance(key, str) else key
+            # Two keys may redact alike ("a@x.cn" and "b@y.cn"): number them, keep both.
+            unique, count = name, 1
+            while unique in redacted:
+                count += 1
+                unique = f"{name} {count}"
+            redacted[unique] = redact(item)
+        return redacted
     return value

@@ -5,6 +5,7 @@ User input only ever arrives as variables: it is never compiled as template sour
 """
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,10 @@ class PromptLibrary:
             variables=sorted(variables - assigned),
             includes=sorted(ref for ref in sources if ref != file_name),
         )
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """Which of these template names are not loaded."""
+        return [name for name in names if name not in self._infos]
 
     def list(self) -> list[TemplateInfo]:
         """Every template, sorted by name."""

@@ -7,8 +7,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from app.config import LANGUAGES
+from app.content.kinds import KINDS
 from app.deps import LLMDep, PromptsDep, ReadCaller
-from app.errors import error_response
+from app.errors import AppError, error_response
 from app.openapi_docs import AUTH_ERRORS, error_responses
 
 router = APIRouter(tags=["Service"])
@@ -40,17 +42,31 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness",
-    description="200 when the database answers and templates are loaded; 503 otherwise.",
+    description="200 when the database answers, every kind has its template in every "
+    "language, and the model serving each language (when a request names none) can run; "
+    "503 naming what is wrong otherwise. Nothing is loaded or called upstream to find out.",
     responses=error_responses(503),
 )
-async def readyz(request: Request, prompts: PromptsDep) -> Any:
+async def readyz(request: Request, prompts: PromptsDep, registry: LLMDep) -> Any:
+    problems = []
     try:
         async with request.app.state.database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"
-        return error_response(
-            request, 503, "not_ready", f"Database unavailable: {type(exc).__name__}"
-        )
+        problems.append(f"database unavailable ({type(exc).__name__})")
+    wanted = [kind.template_name(language) for kind in KINDS.values() for language in LANGUAGES]
+    if missing := prompts.missing(wanted):
+        problems.append(f"templates missing: {', '.join(missing)}")
+    for language in LANGUAGES:
+        try:
+            alias = registry.resolve_alias(None, language)
+        except AppError as exc:
+            problems.append(exc.message)
+            break
+        if (problem := registry.problem(alias)) and problem not in problems:
+            problems.append(problem)
+    if problems:
+        return error_response(request, 503, "not_ready", "Not ready: " + "; ".join(problems) + ".")
     return JSONResponse({"status": "ready", "templates": len(prompts.list())})
 
 

@@ -34,6 +34,7 @@ from app.db import sync_url
 from app.history import cursor as cursors
 from app.migrations import upgrade
 from app.models import Base, Generation
+from app.search import search_text
 from bench.common import RESULTS_DIR, serve, wait_ready
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -79,13 +80,18 @@ def batches(rows: int, seed: int) -> Iterator[tuple[list[dict[str, Any]], ...]]:
             status = rng.choice(STATUSES)
             rated = rng.random() < RATED_SHARE
             rated_at = min(now, created + timedelta(hours=rng.uniform(0, 72)))
+            brief = {"product_name": product, "features": ["light", "quiet"]}
+            texts = [
+                f"{product}: light on your feet, quiet on your mind. #{index}"
+                for index in range(VARIANTS)
+            ]
             generations.append(
                 {
                     "id": gen_id,
                     "workspace_id": "default",
                     "kind": rng.choice(KINDS),
                     "language": rng.choice(LANGUAGES),
-                    "input_json": {"product_name": product, "features": ["light", "quiet"]},
+                    "input_json": brief,
                     "brand_id": None,
                     "template_name": "ad_slogan.j2",
                     "template_version": rng.choice(TEMPLATE_VERSIONS),
@@ -104,6 +110,7 @@ def batches(rows: int, seed: int) -> Iterator[tuple[list[dict[str, Any]], ...]]:
                     "output_tokens": rng.randrange(10, 300),
                     "latency_ms": rng.randrange(200, 5000),
                     "idempotency_key": None,
+                    "search_text": search_text(brief, texts),
                     "created_at": created,
                     "updated_at": rated_at if rated else created,
                 }
@@ -115,7 +122,7 @@ def batches(rows: int, seed: int) -> Iterator[tuple[list[dict[str, Any]], ...]]:
                         "id": variant_id,
                         "generation_id": gen_id,
                         "index": index,
-                        "text": f"{product}: light on your feet, quiet on your mind. #{index}",
+                        "text": texts[index],
                         "checks_json": [{"name": "max_words", "passed": True, "hard": False}],
                         "score": round(rng.random(), 3),
                         "created_at": created,

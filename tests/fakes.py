@@ -1,5 +1,6 @@
 """A scripted LLM client for tests whose subject is not the model."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,13 @@ class FakeLLM:
     provider: str = "fake"
     script: Script = default_script
     calls: list[tuple[list[Message], GenerationOptions]] = field(default_factory=list)
+    # Seconds each call takes, so that concurrent requests overlap.
+    delay_s: float = 0.0
 
     async def complete(self, messages: Sequence[Message], options: GenerationOptions) -> Completion:
         self.calls.append((list(messages), options))
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         text = self.script(messages, options)
         return Completion(
             text=text,

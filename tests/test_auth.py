@@ -1,7 +1,10 @@
 """Workspaces, API keys, scopes and per-key limits (in memory and in Redis)."""
 
+import asyncio
 import os
+import socket
 import subprocess
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +15,17 @@ from fastapi import FastAPI
 
 from app.auth import keys
 from app.config import Settings
+from app.content import service
+from app.content.kinds import AD_SLOGAN
+from app.content.schemas import AdSloganRequest
 from app.db import Database
 from app.llm.registry import ModelRegistry
 from app.main import create_app
-from tests.fakes import FakeLLM
+from bench.common import wait_for_http
+from tests.fakes import FakeLLM, default_script, failing
 from tests.payloads import PATHS, brief
 from tests.processes import copyforge_command
+from tests.servers import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -48,7 +56,7 @@ async def started(settings: Settings) -> AsyncGenerator[httpx.AsyncClient, None]
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield http
 
 
@@ -209,16 +217,6 @@ class TestLimits:
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert limited.headers["x-ratelimit-remaining"] == "0"
 
-    async def test_tokens_per_day(self, api: httpx.AsyncClient, auth_settings: Settings) -> None:
-        key = bearer(await new_key(auth_settings, "acme", tokens_per_day=10))
-        first = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=key)
-        assert first.status_code == 201
-        assert first.json()["usage"]["input_tokens"] > 10
-        second = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=key)
-        assert second.status_code == 429
-        assert "tokens per day" in second.json()["error"]["message"]
-        assert second.headers["x-ratelimit-remaining-tokens"] == "0"
-
     async def test_two_instances_share_limits_through_redis(self, database_url: str) -> None:
         import redis
 
@@ -235,6 +233,216 @@ class TestLimits:
         for generator in (first_app, second_app):
             await generator.aclose()
         assert statuses == [200, 200, 200, 200, 429]
+
+
+class TestTokenBudget:
+    """Tokens are reserved before the model runs (every call a request may make, each with
+    its prompt and max_tokens) and settled to what was spent afterwards."""
+
+    @staticmethod
+    def ceiling(app: FastAPI, body: dict[str, Any]) -> int:
+        state = app.state
+        context = service.GenerationContext(
+            state.store, state.database, state.registry, state.prompts, state.settings
+        )
+        request = AdSloganRequest.model_validate(body)
+        return service.plan(context, kind=AD_SLOGAN, request=request).token_ceiling
+
+    @pytest.mark.parametrize("counters", ["memory", "redis"])
+    async def test_concurrent_requests_never_overspend(
+        self, auth_settings: Settings, counters: str
+    ) -> None:
+        import redis
+
+        if counters == "redis":
+            redis.Redis.from_url(REDIS_URL).flushdb()
+            auth_settings.redis_url = REDIS_URL
+        # No extra attempts and a small max_tokens: a reservation is close to what a request
+        # really spends, so ten requests let through together would spend the budget 2-3 times.
+        auth_settings.extra_attempts = 0
+        body = brief("ad_slogan", max_tokens=16)
+        llm = FakeLLM(delay_s=0.3)
+        app = create_app(auth_settings, registry=ModelRegistry.from_clients({"fake": llm}, "fake"))
+        async with app.router.lifespan_context(app):
+            budget = 3 * self.ceiling(app, body)
+            key = await new_key(auth_settings, "acme", tokens_per_day=budget)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+                responses = await asyncio.gather(
+                    *(
+                        api.post(PATHS["ad_slogan"], json=body, headers=bearer(key))
+                        for _ in range(10)
+                    )
+                )
+                spent = sum(
+                    r.json()["usage"]["input_tokens"] + r.json()["usage"]["output_tokens"]
+                    for r in responses
+                    if r.status_code == 201
+                )
+                statuses = sorted(r.status_code for r in responses)
+                assert statuses == [201] * 3 + [429] * 7
+                assert spent <= budget
+                refused = next(r for r in responses if r.status_code == 429).json()["error"]
+                assert "may use up to" in refused["message"]
+                # Settled: the day's count is what the three generations really spent (less
+                # than a reservation is left, so the next request is refused and says so).
+                after = await api.post(PATHS["ad_slogan"], json=body, headers=bearer(key))
+                assert after.status_code == 429
+                assert int(after.headers["x-ratelimit-remaining-tokens"]) == budget - spent
+
+    async def test_a_failed_generation_gives_its_reservation_back(
+        self, auth_settings: Settings
+    ) -> None:
+        llm = FakeLLM(script=failing("upstream", "down"))
+        app = create_app(auth_settings, registry=ModelRegistry.from_clients({"fake": llm}, "fake"))
+        async with app.router.lifespan_context(app):
+            body = brief("ad_slogan")
+            budget = self.ceiling(app, body)
+            key = bearer(await new_key(auth_settings, "acme", tokens_per_day=budget))
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+                for _ in range(3):
+                    assert (
+                        await api.post(PATHS["ad_slogan"], json=body, headers=key)
+                    ).status_code == 502
+                llm.script = default_script
+                ok = await api.post(PATHS["ad_slogan"], json=body, headers=key)
+                assert ok.status_code == 201
+                assert ok.headers["x-ratelimit-remaining-tokens"] == "0"
+
+    async def test_a_request_larger_than_the_whole_budget(
+        self, api: httpx.AsyncClient, auth_settings: Settings
+    ) -> None:
+        key = bearer(await new_key(auth_settings, "acme", tokens_per_day=10))
+        refused = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=key)
+        assert refused.status_code == 429
+        assert "more than the key's daily limit of 10" in refused.json()["error"]["message"]
+        assert (await api.get("/v1/generations", headers=key)).json()["items"] == []
+
+    async def test_zero_tokens_means_none(
+        self, api: httpx.AsyncClient, auth_settings: Settings
+    ) -> None:
+        key = bearer(await new_key(auth_settings, "acme", tokens_per_day=0))
+        refused = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=key)
+        assert refused.status_code == 403
+        assert "daily limit is 0" in refused.json()["error"]["message"]
+        assert (await api.get("/v1/generations", headers=key)).status_code == 200
+        assert (await api.get("/v1/generations", headers=key)).json()["items"] == []
+
+    async def test_no_limit_given_means_the_default(
+        self, api: httpx.AsyncClient, auth_settings: Settings
+    ) -> None:
+        key = bearer(await new_key(auth_settings, "acme"))
+        response = await api.get("/v1/generations", headers=key)
+        assert response.headers["x-ratelimit-limit"] == "120"
+
+    async def test_a_replay_is_answered_when_the_budget_is_spent(
+        self, auth_settings: Settings
+    ) -> None:
+        app = create_app(
+            auth_settings, registry=ModelRegistry.from_clients({"fake": FakeLLM()}, "fake")
+        )
+        async with app.router.lifespan_context(app):
+            body = brief("ad_slogan")
+            # Room for one reservation: after the first request, less than one is left.
+            key = bearer(
+                await new_key(auth_settings, "acme", tokens_per_day=self.ceiling(app, body))
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+                headers = {**key, "Idempotency-Key": "spent-1"}
+                first = await api.post(PATHS["ad_slogan"], json=body, headers=headers)
+                assert first.status_code == 201
+                fresh = await api.post(PATHS["ad_slogan"], json=body, headers=key)
+                assert fresh.status_code == 429
+                replay = await api.post(PATHS["ad_slogan"], json=body, headers=headers)
+                assert replay.status_code == 201
+                assert replay.json()["id"] == first.json()["id"]
+                assert replay.headers["idempotent-replayed"] == "true"
+
+
+def own_network_address() -> str | None:
+    """This machine's address on its default route, if it has one (a UDP connect sends
+    nothing; it only asks the routing table)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.255", 9))
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+class TestOpenMode:
+    """With auth off, only requests made on this machine to a loopback address are served,
+    however the app was started."""
+
+    @pytest.mark.parametrize(
+        ("client", "base_url", "headers"),
+        [
+            (("203.0.113.7", 5000), "http://127.0.0.1", {}),
+            (("127.0.0.1", 5000), "http://192.0.2.10", {}),
+            (("127.0.0.1", 5000), "http://127.0.0.1", {"X-Forwarded-For": "203.0.113.7"}),
+            (("127.0.0.1", 5000), "http://127.0.0.1", {"Forwarded": "for=203.0.113.7"}),
+        ],
+        ids=["remote-client", "public-interface", "x-forwarded-for", "forwarded"],
+    )
+    async def test_anything_but_direct_loopback_is_refused(
+        self,
+        settings: Settings,
+        client: tuple[str, int],
+        base_url: str,
+        headers: dict[str, str],
+    ) -> None:
+        app = create_app(settings, registry=ModelRegistry.from_clients({"fake": FakeLLM()}, "fake"))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=client)
+            async with httpx.AsyncClient(transport=transport, base_url=base_url) as remote:
+                write = await remote.post(
+                    PATHS["ad_slogan"], json=brief("ad_slogan"), headers=headers
+                )
+                read = await remote.get("/v1/generations", headers=headers)
+            local = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=local, base_url="http://127.0.0.1") as here:
+                stored = (await here.get("/v1/generations")).json()["items"]
+        assert (write.status_code, read.status_code) == (403, 403)
+        assert "only requests made on this machine" in write.json()["error"]["message"]
+        assert stored == []
+
+    def test_an_app_served_on_every_interface_answers_only_loopback(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        port = free_port()
+        env = {
+            **os.environ,
+            "COPYFORGE_DATABASE_URL": database_url,
+            "COPYFORGE_AUTH_REQUIRED": "false",
+            "COPYFORGE_MODELS": "{}",
+        }
+        command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
+        server = subprocess.Popen(
+            [*command, "--host", "0.0.0.0", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", server, "uvicorn", 60)
+            assert httpx.get(f"http://127.0.0.1:{port}/v1/templates").status_code == 200
+            # A local proxy's request: uvicorn trusts 127.0.0.1 and takes the forwarded client.
+            proxied = httpx.get(
+                f"http://127.0.0.1:{port}/v1/templates",
+                headers={"X-Forwarded-For": "203.0.113.7"},
+            )
+            assert proxied.status_code == 403
+            address = own_network_address()
+            if address is not None:
+                # This machine's own network address: the traffic stays on the machine.
+                outside = httpx.get(f"http://{address}:{port}/v1/templates", timeout=10)
+                assert outside.status_code == 403
+                assert outside.json()["error"]["type"] == "forbidden"
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 class TestCommandLine:

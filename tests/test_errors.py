@@ -1,11 +1,20 @@
 """Bad input of every sort: one error shape, the right status, and nothing stored changes."""
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.config import ModelConfig, Settings
+from app.deps import get_registry
+from app.llm.registry import ModelRegistry
+from app.main import create_app
+from app.paths import PROMPTS_DIR
+from tests.fakes import FakeLLM
 from tests.payloads import PATHS, brief
 
 
@@ -209,3 +218,111 @@ async def test_405_lists_every_method_of_the_path(client: httpx.AsyncClient) -> 
     response = await client.request("OPTIONS", "/v1/generations/abc")
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) >= {"GET", "DELETE"}
+
+
+class TestServerFaults:
+    """What a client sees when copyforge itself is broken: 500 or 503, in the one shape."""
+
+    async def test_an_unexpected_exception_is_a_500_without_details(
+        self, app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def broken() -> None:
+            raise RuntimeError("secret internals /srv/copyforge")
+
+        app.dependency_overrides[get_registry] = broken
+        response = await client.get("/v1/models")
+        error = assert_envelope(response, 500, "internal_error")
+        assert error["message"] == "Internal server error."
+        assert "secret internals" not in response.text
+        # The traceback goes to the log instead, under the same request.
+        assert "secret internals" in caplog.text
+
+    async def test_a_broken_template_is_a_500_and_nothing_is_stored(
+        self, settings: Settings, tmp_path: Path
+    ) -> None:
+        prompts = tmp_path / "prompts"
+        shutil.copytree(PROMPTS_DIR, prompts)
+        template = prompts / "ad_slogan" / "en.j2"
+        template.write_text(
+            template.read_text(encoding="utf-8").replace("{{ max_chars }}", "{{ max_charz }}"),
+            encoding="utf-8",
+        )
+        settings.prompts_dir = prompts
+        llm = FakeLLM()
+        app = create_app(settings, registry=ModelRegistry.from_clients({"fake": llm}, "fake"))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+                response = await http.post(PATHS["ad_slogan"], json=brief("ad_slogan"))
+                listing = (await http.get("/v1/generations")).json()
+        error = assert_envelope(response, 500, "template_error")
+        assert "max_charz" in error["message"]
+        assert llm.calls == []
+        assert listing["items"] == []
+
+
+class TestReadiness:
+    async def test_ready_with_database_templates_and_model(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/readyz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready", "templates": 6}
+
+    async def ready(self, settings: Settings, registry: ModelRegistry) -> httpx.Response:
+        app = create_app(settings, registry=registry)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+                return await http.get("/readyz")
+
+    async def test_no_templates(self, settings: Settings, tmp_path: Path) -> None:
+        settings.prompts_dir = tmp_path
+        response = await self.ready(settings, ModelRegistry.from_clients({"f": FakeLLM()}, "f"))
+        error = assert_envelope(response, 503, "not_ready")
+        assert "templates missing: ad_slogan/en, ad_slogan/zh" in error["message"]
+
+    async def test_one_template_missing(self, settings: Settings, tmp_path: Path) -> None:
+        shutil.copytree(PROMPTS_DIR, tmp_path / "prompts")
+        (tmp_path / "prompts" / "blog_post" / "zh.j2").unlink()
+        settings.prompts_dir = tmp_path / "prompts"
+        response = await self.ready(settings, ModelRegistry.from_clients({"f": FakeLLM()}, "f"))
+        error = assert_envelope(response, 503, "not_ready")
+        assert error["message"] == "Not ready: templates missing: blog_post/zh."
+
+    async def test_database_unreachable(self, settings: Settings, tmp_path: Path) -> None:
+        settings.database_url = f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}"
+        response = await self.ready(settings, ModelRegistry.from_clients({"f": FakeLLM()}, "f"))
+        error = assert_envelope(response, 503, "not_ready")
+        assert "database unavailable" in error["message"]
+
+    @pytest.mark.parametrize(
+        ("config", "expected"),
+        [
+            (
+                {"provider": "local", "path": "/nonexistent/model.gguf"},
+                "no GGUF file at /nonexistent/model.gguf",
+            ),
+            (
+                {
+                    "provider": "openai_compat",
+                    "base_url": "http://127.0.0.1:9/v1",
+                    "model": "m",
+                    "api_key_env": "COPYFORGE_TEST_UNSET_KEY",
+                },
+                "COPYFORGE_TEST_UNSET_KEY is unset",
+            ),
+        ],
+        ids=["missing-gguf", "missing-api-key"],
+    )
+    async def test_default_model_unusable(
+        self, settings: Settings, config: dict[str, Any], expected: str
+    ) -> None:
+        registry = ModelRegistry({"broken": ModelConfig.model_validate(config)}, "broken")
+        response = await self.ready(settings, registry)
+        error = assert_envelope(response, 503, "not_ready")
+        assert "model 'broken'" in error["message"]
+        assert expected in error["message"]
+
+    async def test_no_model_at_all(self, settings: Settings) -> None:
+        response = await self.ready(settings, ModelRegistry({}, None))
+        error = assert_envelope(response, 503, "not_ready")
+        assert "No model is configured" in error["message"]

@@ -3,7 +3,9 @@ what OpenAICompatClient raises through the real `openai` SDK, what copyforge ans
 stores, and how many attempts the upstream saw."""
 
 import asyncio
+import contextlib
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -66,6 +68,28 @@ def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mock]:
         yield Mock(app, base + "/v1")
 
 
+@pytest.fixture
+def unanswered_url() -> Iterator[str]:
+    """A loopback address whose TCP handshake never completes: a listener that accepts
+    nothing, its backlog already full, so the kernel drops further SYNs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        for sock in (*fillers, listener):
+            sock.close()
+
+
 def alias_config(mock: Mock, model: str, **overrides: Any) -> ModelConfig:
     """An openai_compat alias for `model` at the mock, with its key from KEY_ENV."""
     config: dict[str, Any] = {
@@ -107,7 +131,7 @@ async def copyforge(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield http
 
 
@@ -160,9 +184,16 @@ CLIENT_FAULTS: list[Any] = [
     pytest.param("+fault=500", "upstream", 500, MAX_RETRIES + 1, id="500"),
     pytest.param("+fault=503", "upstream", 503, MAX_RETRIES + 1, id="503"),
     pytest.param("+fault=429", "rate_limited", 429, MAX_RETRIES + 1, id="429"),
+    pytest.param("+fault=408", "upstream", 408, MAX_RETRIES + 1, id="408"),
+    pytest.param("+fault=409", "upstream", 409, MAX_RETRIES + 1, id="409"),
     pytest.param("+fault=reset", "connection", None, MAX_RETRIES + 1, id="reset"),
     pytest.param("+fault=cut", "connection", None, MAX_RETRIES + 1, id="cut"),
     pytest.param("+fault=400", "bad_request", 400, 1, id="400"),
+    pytest.param("+fault=404", "bad_request", 404, 1, id="404"),
+    pytest.param("+fault=422", "bad_request", 422, 1, id="422"),
+    # A wrong key is not the request's fault (another alias may serve it), but retrying
+    # the same key cannot help.
+    pytest.param("+fault=401", "upstream", 401, 1, id="401"),
     pytest.param(
         "+fault=malformed",
         "upstream",
@@ -227,6 +258,24 @@ class TestClientFaults:
         assert elapsed < HANG_TIMEOUT_S + 1
         assert caught.value.kind == "timeout"
         assert mock.attempts(model) == 1  # the deadline is spent: nothing left to retry with
+
+    async def test_a_handshake_that_never_completes_fails_at_the_connect_timeout(
+        self, mock: Mock, unanswered_url: str
+    ) -> None:
+        config = alias_config(
+            mock, "mock-1", base_url=unanswered_url, timeout_s=30.0, connect_timeout_s=0.5
+        )
+        client = OpenAICompatClient("blackhole", config.model_copy(update={"max_retries": 0}))
+        try:
+            started = time.monotonic()
+            with pytest.raises(LLMError) as caught:
+                await client.complete(SLOGAN_MESSAGES, OPTIONS)
+            elapsed = time.monotonic() - started
+        finally:
+            await client.aclose()
+        assert caught.value.kind == "timeout"
+        # Well short of the 30 s deadline the connect timeout would otherwise be lost in.
+        assert elapsed < 10
 
     async def test_a_hanging_request_does_not_block_the_others(self, mock: Mock) -> None:
         async with (

@@ -1,13 +1,14 @@
 """Writing copy through the API with a fake model: every kind, both languages, failures."""
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
 import pytest
 
 from app.llm.base import LLMError
-from tests.fakes import FakeLLM, failing
+from tests.fakes import FakeLLM, default_script, failing
 from tests.payloads import BRIEFS, PATHS, brief
 
 KIND_LANGUAGES = [(kind, lang) for kind in BRIEFS for lang in ("en", "zh")]
@@ -119,6 +120,43 @@ class TestWriteCopy:
         body = (await client.post(PATHS["ad_slogan"], json=brief("ad_slogan", "zh"))).json()
         checks = {c["name"]: c for c in body["variants"][0]["checks"]}
         assert checks["language"]["passed"] is False
+
+
+# C0 controls (BEL, ESC, CR), DEL, C1 controls (NEL, CSI) and a lone surrogate.
+CONTROLS = "\x01\x07\x1b\r\x7f\x85\x9b\ud800"
+
+
+class TestUntrustedOutput:
+    @pytest.mark.parametrize(("kind", "language"), KIND_LANGUAGES)
+    @pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
+    async def test_control_characters_are_stripped_from_every_kind(
+        self,
+        client: httpx.AsyncClient,
+        fake_llm: FakeLLM,
+        kind: str,
+        language: str,
+        streamed: bool,
+    ) -> None:
+        def with_controls(messages: Any, options: Any) -> str:
+            text = default_script(messages, options)
+            cut = len(text) - 6  # inside the last line of copy, before any closing quote
+            return f"{text[:cut]}{CONTROLS}\t{text[cut:]}"
+
+        fake_llm.script = with_controls
+        headers = {"Accept": "text/event-stream"} if streamed else {}
+        response = await client.post(PATHS[kind], json=brief(kind, language), headers=headers)
+        assert response.status_code == (200 if streamed else 201), response.text
+        if streamed:
+            # The deltas carry no controls either (and the stream encoded as UTF-8 at all).
+            assert not any(c in response.text for c in CONTROLS)
+            first = next(ln for ln in response.text.splitlines() if ln.startswith("data: {"))
+            generation_id = json.loads(first.removeprefix("data: "))["id"]
+        else:
+            generation_id = response.json()["id"]
+        stored = (await client.get(f"/v1/generations/{generation_id}")).json()
+        text = stored["variants"][0]["text"]
+        assert "\t" in text
+        assert not any(c in text for c in CONTROLS)
 
 
 class TestTemplateSafety:

@@ -110,6 +110,28 @@ class TestFilters:
         naive_past = (datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isoformat()
         assert len(await ids(created_after=naive_past)) == 4
 
+    async def test_q_searches_values_and_copy_never_field_names(
+        self, client: httpx.AsyncClient, fake_llm: FakeLLM
+    ) -> None:
+        slogan = await create(client)
+        description = await create(
+            client, "product_description", specs={"Capacity": "1.7 L", "colour": "Sage"}
+        )
+
+        async def ids(q: str) -> set[str]:
+            return {g["id"] for g in await all_pages(client, q=q)}
+
+        # Field names of the brief ("product", "key_message", "specs") are not text of it.
+        for field_name in ("product", "key_message", "specs", "language", "max_chars"):
+            assert await ids(field_name) == set(), field_name
+        assert await ids("en") == set()  # the language code is a filter, not text
+        assert await ids("wet rock") == {slogan["id"]}  # a value of the brief
+        assert await ids("capacity") == {description["id"]}  # a spec's name is user text
+        assert await ids("SAGE") == {description["id"]}
+        assert await ids("holds on wet") == {slogan["id"]}  # the copy
+        assert await ids("boils a litre in three") == {description["id"]}
+        assert await ids("%") == set()
+
     async def test_min_rating(self, client: httpx.AsyncClient) -> None:
         liked = await create(client)
         disliked = await create(client)

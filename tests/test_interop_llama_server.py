@@ -101,7 +101,9 @@ async def test_all_kinds_through_llama_server(
         extra = {"min_words": 50, "max_words": 400, "max_tokens": 160}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=300) as api:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://127.0.0.1", timeout=300
+        ) as api:
             response = await api.post(PATHS[kind], json=brief(kind, "en", seed=4, **extra))
             assert response.status_code == 201, response.text
             body = response.json()

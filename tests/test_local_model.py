@@ -52,7 +52,9 @@ async def local_app(
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def api(local_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=local_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=300) as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://127.0.0.1", timeout=300
+    ) as http:
         yield http
 
 

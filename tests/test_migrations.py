@@ -10,11 +10,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app.db import sync_url
-from app.migrations import alembic_config, downgrade, upgrade
+from app.migrations import alembic_config, downgrade, include_object, upgrade
 from app.models import Base, utcnow
 
 TABLES = {"generation", "variant", "rating"}
@@ -53,13 +63,14 @@ def app_tables(engine: Engine) -> set[str]:
 def schema_differences(engine: Engine) -> list[Any]:
     """What autogenerate would change to make the database match app.models."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object(engine.dialect.name)}
+        context = MigrationContext.configure(connection, opts=opts)
         return list(compare_metadata(context, Base.metadata))
 
 
-def insert_generation(connection: Connection, generation_id: str, **values: Any) -> None:
+def generation_row(generation_id: str, **values: Any) -> dict[str, Any]:
     now = utcnow()
-    row = {
+    return {
         "id": generation_id,
         "workspace_id": "default",
         "kind": "ad_slogan",
@@ -80,20 +91,25 @@ def insert_generation(connection: Connection, generation_id: str, **values: Any)
         "updated_at": now,
         **values,
     }
-    connection.execute(GENERATION.insert().values(**row))
+
+
+def insert_generation(connection: Connection, generation_id: str, **values: Any) -> None:
+    connection.execute(GENERATION.insert().values(**generation_row(generation_id, **values)))
+
+
+def variant_row(variant_id: str, generation_id: str) -> dict[str, Any]:
+    return {
+        "id": variant_id,
+        "generation_id": generation_id,
+        "index": 0,
+        "text": "Grip that holds.",
+        "checks_json": [],
+        "created_at": utcnow(),
+    }
 
 
 def insert_variant(connection: Connection, variant_id: str, generation_id: str) -> None:
-    connection.execute(
-        VARIANT.insert().values(
-            id=variant_id,
-            generation_id=generation_id,
-            index=0,
-            text="Grip that holds.",
-            checks_json=[],
-            created_at=utcnow(),
-        )
-    )
+    connection.execute(VARIANT.insert().values(**variant_row(variant_id, generation_id)))
 
 
 def insert_rating(
@@ -171,6 +187,30 @@ class TestSchemaMatchesModels:
 
         assert [d[0] for d in differences] == ["add_index"]
         assert differences[0][1].name == "ix_generation_ws_updated"
+
+
+class TestSearchTextBackfill:
+    def test_rows_stored_before_0004_become_searchable(
+        self, database_url: str, engine: Engine
+    ) -> None:
+        downgrade(database_url, "0003")
+        # The tables as 0003 left them (the models already have the new column).
+        old = MetaData()
+        old_generation = Table("generation", old, autoload_with=engine)
+        old_variant = Table("variant", old, autoload_with=engine)
+        brief = {"product": "Aurora", "specs": {"Weight": "210 g"}, "language": "en"}
+        rows = [{**generation_row("g1"), "input_json": brief}, generation_row("g2")]
+        rows[1]["input_json"] = {"product": "Kettle"}
+        with engine.begin() as connection:
+            connection.execute(old_generation.insert(), rows)
+            connection.execute(old_variant.insert(), [variant_row("v1", "g1")])
+        engine.dispose()
+        upgrade(database_url, "head")
+        with engine.connect() as connection:
+            texts = dict(
+                connection.execute(select(GENERATION.c.id, GENERATION.c.search_text)).all()
+            )
+        assert texts == {"g1": "aurora\nweight\n210 g\ngrip that holds.", "g2": "kettle"}
 
 
 class TestConstraints:

@@ -321,7 +321,7 @@ async def test_end_to_end_through_the_real_app(
 
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             created = await http.post(kind.path, json=brief)
             assert created.status_code == 201, created.text
             body = created.json()

@@ -14,8 +14,10 @@ from app.main import create_app
 from app.models import Generation
 from app.privacy import redact_text
 from app.retention import purge_once
+from bench.mock_upstream import create_mock_app
 from tests.fakes import FakeLLM
 from tests.payloads import PATHS, brief
+from tests.servers import serve_in_thread
 
 PII = "Mail jo@example.com or call +86 138 0013 8000, card 4111 1111 1111 1111, SKU 12345."
 
@@ -56,7 +58,7 @@ async def test_briefs_are_redacted_for_remote_models(
     app = create_app(settings, registry=registry_with(redact, provider, llm))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             body = (
                 await http.post(PATHS["ad_slogan"], json=brief("ad_slogan", key_message=PII))
             ).json()
@@ -64,6 +66,64 @@ async def test_briefs_are_redacted_for_remote_models(
     assert ("jo@example.com" in sent) is not redacted
     assert ("4111 1111 1111 1111" in sent) is not redacted
     assert ("jo@example.com" in body["input"]["key_message"]) is not redacted
+
+
+async def test_spec_names_are_redacted_too(settings: Settings) -> None:
+    llm = FakeLLM()
+    app = create_app(settings, registry=registry_with(None, "openai_compat", llm))
+    specs = {"jo@example.com": "support", "ann@example.com": "sales", "capacity": "1.7 L"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            body = (
+                await http.post(
+                    PATHS["product_description"], json=brief("product_description", specs=specs)
+                )
+            ).json()
+    sent = llm.calls[0][0][-1].content
+    assert "example.com" not in sent
+    # Both redacted names are kept, told apart, with their values.
+    assert body["input"]["specs"] == {
+        "[email]": "support",
+        "[email] 2": "sales",
+        "capacity": "1.7 L",
+    }
+
+
+@pytest.mark.real_model
+async def test_a_remote_fallback_of_a_local_model_gets_redacted_briefs(
+    settings: Settings,
+) -> None:
+    """The embedded model serves first and fails for real (its 256-token context cannot hold
+    the prompt), so the remote fallback writes the copy: it must never see the PII."""
+    mock = create_mock_app()
+    with serve_in_thread(mock) as upstream:
+        settings.models = {
+            "local": ModelConfig(provider="local", context_length=256, fallback="remote"),
+            "remote": ModelConfig(
+                provider="openai_compat", base_url=upstream + "/v1", model="mock-1"
+            ),
+        }
+        settings.default_model = "local"
+        app = create_app(settings)
+        key_message = f"{PII} " + "Grip that holds on wet rock and mud. " * 40
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+                response = await http.post(
+                    PATHS["ad_slogan"], json=brief("ad_slogan", key_message=key_message[:2000])
+                )
+                models = (await http.get("/v1/models")).json()["models"]
+    # The embedded model was really loaded and tried first.
+    assert next(m for m in models if m["alias"] == "local")["loaded"] is True
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["fallback_model"] == "remote"
+    sent = "\n".join(m["content"] for call in mock.state.calls for m in call["messages"])
+    assert "Grip that holds" in sent
+    for secret in ("jo@example.com", "138 0013 8000", "4111 1111 1111 1111"):
+        assert secret not in sent
+        assert secret not in body["input"]["key_message"]
 
 
 async def test_prompt_size_cap(client: httpx.AsyncClient, settings: Settings) -> None:

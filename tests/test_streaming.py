@@ -106,7 +106,7 @@ async def test_keep_alive_comments_during_long_waits(
     app = create_app(settings, registry=ModelRegistry.from_clients({"slow": SlowLLM()}, "slow"))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             response = await http.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=SSE)
     events = parse_events(response.text)
     assert ("comment", "keep-alive") in events

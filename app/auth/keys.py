@@ -51,6 +51,16 @@ async def create_key(
     tokens_per_day: int | None = None,
 ) -> NewKey:
     """Create a key (and its workspace, if new); the secret is returned once, never stored."""
+    # None takes the server's default. A key that may make no requests is a revoked key;
+    # one that may spend no tokens is a read-only key's belt and braces.
+    if requests_per_minute is not None and requests_per_minute < 1:
+        raise ValidationFailed(
+            "rpm must be at least 1 (leave it out for the server's default).", param="rpm"
+        )
+    if tokens_per_day is not None and tokens_per_day < 0:
+        raise ValidationFailed(
+            "tokens_per_day must be 0 (no model tokens) or more.", param="tokens_per_day"
+        )
     if await session.get(Workspace, workspace_id) is None:
         session.add(Workspace(id=workspace_id, created_at=utcnow()))
         await session.flush()  # the key's foreign key needs the workspace row first

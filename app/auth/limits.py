@@ -36,7 +36,9 @@ class Counters(Protocol):
 
     async def incr(self, key: str, amount: int, ttl_s: int) -> int: ...
 
-    async def get(self, key: str) -> int: ...
+    async def incr_within(self, key: str, amount: int, limit: int, ttl_s: int) -> tuple[bool, int]:
+        """Add `amount` only if the total stays within `limit`, atomically: (added, total)."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -58,12 +60,29 @@ class MemoryCounters:
             self._values = {k: v for k, v in self._values.items() if v[1] > now}
         return value
 
-    async def get(self, key: str) -> int:
+    async def incr_within(self, key: str, amount: int, limit: int, ttl_s: int) -> tuple[bool, int]:
+        # No await between the read and the write: atomic on the event loop.
         value, expires = self._values.get(key, (0, 0.0))
-        return value if expires > time.time() else 0
+        used = value if expires > time.time() else 0
+        if used + amount > limit:
+            return False, used
+        return True, await self.incr(key, amount, ttl_s)
 
     async def aclose(self) -> None:
         return None
+
+
+# Check and add in one step on the server, so concurrent reservations cannot both fit.
+_INCR_WITHIN = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[1])
+if used + amount > tonumber(ARGV[2]) then
+  return {0, used}
+end
+used = redis.call('INCRBY', KEYS[1], amount)
+redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+return {1, used}
+"""
 
 
 class RedisCounters:
@@ -73,6 +92,7 @@ class RedisCounters:
         import redis.asyncio as redis
 
         self._redis = redis.Redis.from_url(url)
+        self._incr_within = self._redis.register_script(_INCR_WITHIN)
 
     async def incr(self, key: str, amount: int, ttl_s: int) -> int:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -81,9 +101,9 @@ class RedisCounters:
             value, _ = await pipe.execute()
         return int(value)
 
-    async def get(self, key: str) -> int:
-        value = await self._redis.get(key)
-        return int(value) if value else 0
+    async def incr_within(self, key: str, amount: int, limit: int, ttl_s: int) -> tuple[bool, int]:
+        added, used = await self._incr_within(keys=[key], args=[amount, limit, ttl_s])
+        return bool(added), int(used)
 
     async def aclose(self) -> None:
         await self._redis.aclose()
@@ -103,18 +123,35 @@ class Limiter:
         reset = (window + 1) * WINDOW_S - now
         return Verdict(used <= limit, limit, limit - used, reset)
 
-    async def check_tokens(self, key_id: str, limit: int) -> Verdict:
-        """Whether the key has model tokens left today."""
+    async def reserve_tokens(
+        self, key_id: str, tokens: int, limit: int
+    ) -> tuple[Verdict, "TokenReservation | None"]:
+        """Set aside today's tokens for a generation before it runs; None when they don't fit."""
         now = int(time.time())
         day = now // DAY_S
-        used = await self.counters.get(f"cf:tok:{key_id}:{day}")
-        return Verdict(used < limit, limit, limit - used, (day + 1) * DAY_S - now)
+        counter = f"cf:tok:{key_id}:{day}"
+        added, used = await self.counters.incr_within(counter, tokens, limit, DAY_S + 60)
+        verdict = Verdict(added, limit, limit - used, (day + 1) * DAY_S - now)
+        return verdict, TokenReservation(self.counters, counter, tokens) if added else None
 
-    async def add_tokens(self, key_id: str, tokens: int) -> None:
-        """Count tokens a generation spent."""
-        if tokens > 0:
-            day = int(time.time()) // DAY_S
-            await self.counters.incr(f"cf:tok:{key_id}:{day}", tokens, DAY_S + 60)
+
+class TokenReservation:
+    """Tokens set aside for one generation, settled to what it really spent."""
+
+    def __init__(self, counters: Counters, counter: str, tokens: int) -> None:
+        self._counters = counters
+        self._counter = counter
+        self.tokens = tokens
+        self._settled = False
+
+    async def settle(self, spent: int) -> None:
+        """Give back what was set aside and not spent (or charge more); once only."""
+        if self._settled:
+            return
+        self._settled = True
+        if spent != self.tokens:
+            # The day's counter it was taken from, even if a new day has begun since.
+            await self._counters.incr(self._counter, spent - self.tokens, DAY_S + 60)
 
 
 def create_limiter(redis_url: str | None) -> Limiter:

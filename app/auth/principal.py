@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from app.auth.keys import SCOPES, find_key
-from app.auth.limits import Limiter, Verdict
+from app.auth.limits import Limiter, TokenReservation, Verdict
 from app.config import Settings
 from app.db import Database
 from app.errors import Forbidden, RateLimited, Unauthorized
@@ -47,6 +47,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# Set by a proxy in front: the request came from somewhere else, whatever the socket says.
+_FORWARDING_HEADERS = frozenset({b"forwarded", b"x-forwarded-for", b"x-real-ip"})
+
+
+def from_this_machine(request: Request) -> bool:
+    """True when the request reached a loopback address from a loopback address, directly.
+
+    A unix socket (no client address) or a proxy's forwarding headers count as not local:
+    a proxy on this machine would otherwise make the whole network look like loopback."""
+    client, server = request.scope.get("client"), request.scope.get("server")
+    if not client or not is_loopback(str(client[0])):
+        return False
+    if not server or not is_loopback(str(server[0])):
+        return False
+    return not any(name in _FORWARDING_HEADERS for name, _ in request.scope["headers"])
+
+
 class Authenticator:
     """Turns an Authorization header into a Principal; caches lookups for a few seconds."""
 
@@ -66,10 +83,19 @@ class Authenticator:
             self.settings.default_tokens_per_day,
         )
 
-    async def principal(self, authorization: str | None) -> Principal:
-        """The caller behind an Authorization header, or Unauthorized."""
+    async def principal(self, request: Request) -> Principal:
+        """The caller behind a request's Authorization header, or Unauthorized."""
         if not self.settings.auth_required:
+            # Checked per request, not only by `copyforge serve`: an app built another way
+            # (uvicorn --factory --host 0.0.0.0) must not serve the network without keys.
+            if not from_this_machine(request):
+                raise Forbidden(
+                    "This server runs without API keys (COPYFORGE_AUTH_REQUIRED=false) and so "
+                    "answers only requests made on this machine to a loopback address, not "
+                    "through a proxy. Turn auth on to serve others."
+                )
             return self.open_principal()
+        authorization = request.headers.get("authorization")
         scheme, _, presented = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise Unauthorized(
@@ -86,19 +112,21 @@ class Authenticator:
             raise Unauthorized(
                 "The API key is unknown or revoked.", headers={"WWW-Authenticate": "Bearer"}
             )
+        # None means "the server's default"; 0 means none at all (e.g. a read-only dashboard
+        # key that may never spend model tokens).
         principal = Principal(
             key.workspace_id,
             key.id,
             frozenset(key.scopes),
-            key.requests_per_minute or self.settings.default_requests_per_minute,
-            key.tokens_per_day or self.settings.default_tokens_per_day,
+            _own_or_default(key.requests_per_minute, self.settings.default_requests_per_minute),
+            _own_or_default(key.tokens_per_day, self.settings.default_tokens_per_day),
         )
         self._cache[digest] = (principal, time.monotonic() + CACHE_TTL_S)
         return principal
 
     async def admit(self, request: Request, scope: str) -> Principal:
         """Authenticate, check the scope and count the request against the key's limit."""
-        principal = await self.principal(request.headers.get("authorization"))
+        principal = await self.principal(request)
         if scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the {scope!r} scope.")
         if principal.key_id is not None:
@@ -106,23 +134,43 @@ class Authenticator:
                 principal.key_id, principal.requests_per_minute
             )
             _add_headers(request, verdict.headers("requests"))
+            if not verdict.allowed and verdict.limit == 0:
+                raise Forbidden("This API key may make no requests (its limit is 0 per minute).")
             if not verdict.allowed:
                 raise _limited("requests per minute", verdict)
         return principal
 
-    async def check_tokens(self, request: Request, principal: Principal) -> None:
-        """Refuse a generation when the key has spent its tokens for today."""
-        if principal.key_id is None:
-            return
-        verdict = await self.limiter.check_tokens(principal.key_id, principal.tokens_per_day)
-        _add_headers(request, verdict.headers("tokens"))
-        if not verdict.allowed:
-            raise _limited("model tokens per day", verdict)
+    async def reserve_tokens(
+        self, request: Request, principal: Principal, tokens: int
+    ) -> TokenReservation | None:
+        """Set aside the most tokens a generation may spend, or refuse it; None when unlimited.
 
-    async def spend_tokens(self, principal: Principal, tokens: int) -> None:
-        """Count what a generation spent."""
-        if principal.key_id is not None:
-            await self.limiter.add_tokens(principal.key_id, tokens)
+        Reserved before the model runs and settled after, so concurrent generations can
+        never spend more than the key's daily budget between them."""
+        if principal.key_id is None:
+            return None
+        limit = principal.tokens_per_day
+        verdict, reservation = await self.limiter.reserve_tokens(principal.key_id, tokens, limit)
+        _add_headers(request, verdict.headers("tokens"))
+        if reservation is not None:
+            return reservation
+        if limit == 0:
+            raise Forbidden("This API key may not spend model tokens (its daily limit is 0).")
+        if tokens > limit:
+            raise RateLimited(
+                f"This request may use up to {tokens} model tokens, more than the key's daily "
+                f"limit of {limit}: lower n or max_tokens, or shorten the brief."
+            )
+        raise RateLimited(
+            f"This request may use up to {tokens} model tokens and the key has "
+            f"{max(0, verdict.remaining)} of its {limit} per day left; retry in "
+            f"{verdict.reset_s} s, or lower n or max_tokens.",
+            headers={"Retry-After": str(max(1, verdict.reset_s))},
+        )
+
+
+def _own_or_default(own: int | None, default: int) -> int:
+    return default if own is None else own
 
 
 def _limited(what: str, verdict: Verdict) -> RateLimited:

@@ -3,7 +3,7 @@ and most ad codes forbid or require proof for. Advisory: it flags, people decide
 
 import re
 
-_ZH_ABSOLUTES = (
+ZH_TERMS = (
     "最佳",
     "最好",
     "最强",
@@ -29,16 +29,38 @@ _ZH_ABSOLUTES = (
     "根治",
     "零风险",
 )
-_EN_ABSOLUTES = re.compile(
-    r"\b(the best|best[- ]ever|world'?s (?:best|first|leading)|number one|no\. ?1|#1|"
-    r"guaranteed|100% (?:safe|effective|natural)|risk[- ]free|miracle|cures?|"
-    r"clinically proven|unbeatable|lowest price)\b",
-    re.IGNORECASE,
+# Regular expressions, matched case-insensitively as whole terms.
+EN_TERMS = (
+    r"the best",
+    r"best[- ]ever",
+    r"world['’]?s (?:best|first|leading)",
+    r"number one",
+    r"no\. ?1",
+    r"#1",
+    r"guaranteed",
+    r"100% (?:safe|effective|natural)",
+    r"risk[- ]free",
+    r"miracle",
+    r"cures?",
+    r"clinically proven",
+    r"unbeatable",
+    r"lowest price",
 )
+# Lookarounds, not \b: a term may begin with "#", where \b would need a word character
+# before it (so "\b#1" never matched " #1"); these only say no letter or digit touches it.
+_EN_ABSOLUTES = re.compile(rf"(?<!\w)(?:{'|'.join(EN_TERMS)})(?!\w)", re.IGNORECASE)
 
 
 def absolute_claims(text: str) -> list[str]:
     """The absolute or unprovable claims found in a text, in order of appearance."""
     found = [(m.start(), m.group(0)) for m in _EN_ABSOLUTES.finditer(text)]
-    found += [(text.find(term), term) for term in _ZH_ABSOLUTES if term in text]
-    return [term for _, term in sorted(found)]
+    found += [(text.find(term), term) for term in ZH_TERMS if term in text]
+    claims: list[str] = []
+    reached = -1
+    # Longest first at each position; a term inside one already found ("100%" inside
+    # "100% natural") is the same claim.
+    for start, term in sorted(found, key=lambda hit: (hit[0], -len(hit[1]))):
+        if start >= reached:
+            claims.append(term)
+            reached = start + len(term)
+    return claims

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from app.checks import score
 from app.content.kinds import ContentKind
+from app.content.parsing import strip_controls
 from app.content.schemas import GenerationOptionsIn
 from app.ids import new_id
 from app.llm.base import Completion, GenerationOptions, LLMClient, LLMError, Message, StreamDelta
@@ -76,8 +77,7 @@ def is_usable(variant: Variant) -> bool:
 
 def build_variant(kind: ContentKind, request: GenerationOptionsIn, raw: str) -> Variant:
     """Parse raw model output into a checked variant."""
-    # Model output is untrusted: NUL cannot be stored in PostgreSQL text and means nothing.
-    text = kind.parse(raw).replace("\x00", "")
+    text = kind.parse(strip_controls(raw))
     checks = kind.check(text, request)
     return Variant(
         id=new_id(),
@@ -102,7 +102,9 @@ async def _call(
         async for event in client.stream(messages, options):
             if isinstance(event, StreamDelta):
                 parts.append(event.text)
-                await on_delta(attempt, event.text)
+                # The stream shows no control characters, as the stored text has none.
+                if shown := strip_controls(event.text):
+                    await on_delta(attempt, shown)
             else:
                 return event
         return LLMError("upstream", "The model's stream ended without a final answer.")

@@ -2,6 +2,17 @@
 
 import re
 
+# C0 and C1 control characters but tab and newline, DEL, and lone UTF-16 surrogates. Model
+# output is untrusted: NUL cannot be stored in PostgreSQL text, a lone surrogate cannot be
+# encoded as UTF-8 at all, ESC sequences drive terminals, and the rest are invisible.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def strip_controls(text: str) -> str:
+    """Text without control characters (tab and newline are kept; CR LF becomes LF)."""
+    return _CONTROL.sub("", text)
+
+
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*$")
 _NUMBERING = re.compile(r"^\s*(?:\(?\d{1,2}[.)、:：]|[-*•·]|#{1,6}(?=\s))\s*")
 _LABEL = re.compile(

@@ -71,23 +71,36 @@ class Call:
 
 async def _write(call: Call) -> Any:
     request, context = call.request, call.context
-    await call.auth.check_tokens(request, call.caller)
-    if "text/event-stream" in request.headers.get("accept", ""):
-        return await _stream(call)
+    plan = service.plan(
+        context,
+        kind=call.kind,
+        request=call.body,
+        workspace_id=call.caller.workspace_id,
+        idempotency_key=call.idempotency_key,
+    )
+    streamed = "text/event-stream" in request.headers.get("accept", "")
+    existing = await idempotency.find(
+        context.database, call.caller.workspace_id, call.idempotency_key
+    )
+    if existing is not None:
+        # A replay spends nothing, so it is answered even when the budget is gone.
+        replay = idempotency.replay(existing, plan.request_hash)
+        return _stream_replay(replay, request) if streamed else _answer(request, replay)
+    reservation = await call.auth.reserve_tokens(request, call.caller, plan.token_ceiling)
+    if streamed:
+        return StreamingResponse(
+            streaming.events(
+                context, plan, request.app.state.background, request_id_of(request), reservation
+            ),
+            media_type="text/event-stream",
+            headers=_STREAM_HEADERS,
+        )
     async with client_gone(request) as gone:
-        result = await service.generate(
-            context,
-            kind=call.kind,
-            request=call.body,
-            workspace_id=call.caller.workspace_id,
-            idempotency_key=call.idempotency_key,
-            cancelled=gone,
-        )
-    if not result.replayed:
-        generation = result.generation
-        await call.auth.spend_tokens(
-            call.caller, generation.input_tokens + generation.output_tokens
-        )
+        result = await service.generate(context, plan, reservation=reservation, cancelled=gone)
+    return _answer(request, result)
+
+
+def _answer(request: Request, result: service.Generated) -> Any:
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     failure = result.failure()
     if failure is not None:
@@ -98,36 +111,11 @@ async def _write(call: Call) -> Any:
     return model_json(read, status_code=201, headers=headers)
 
 
-async def _stream(call: Call) -> StreamingResponse:
-    request, context = call.request, call.context
-    plan = service.plan(
-        context,
-        kind=call.kind,
-        request=call.body,
-        workspace_id=call.caller.workspace_id,
-        idempotency_key=call.idempotency_key,
-    )
-    request_id = request_id_of(request)
-    existing = await idempotency.find(
-        context.database, call.caller.workspace_id, call.idempotency_key
-    )
-    if existing is not None:
-        replay = idempotency.replay(existing, plan.request_hash)
-        return StreamingResponse(
-            streaming.replayed(replay, request_id),
-            media_type="text/event-stream",
-            headers={**_STREAM_HEADERS, "Idempotent-Replayed": "true"},
-        )
+def _stream_replay(replay: service.Generated, request: Request) -> StreamingResponse:
     return StreamingResponse(
-        streaming.events(
-            context,
-            plan,
-            request.app.state.background,
-            request_id,
-            spend=lambda tokens: call.auth.spend_tokens(call.caller, tokens),
-        ),
+        streaming.replayed(replay, request_id_of(request)),
         media_type="text/event-stream",
-        headers=_STREAM_HEADERS,
+        headers={**_STREAM_HEADERS, "Idempotent-Replayed": "true"},
     )
 
 

@@ -5,6 +5,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +30,7 @@ from app.llm.registry import ModelRegistry
 from app.models import DEFAULT_WORKSPACE, Generation, utcnow
 from app.privacy import redact
 from app.prompting import PromptLibrary, RenderedPrompt
+from app.search import search_text
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,22 @@ class Plan:
     workspace_id: str
     idempotency_key: str | None
     request_hash: str
+    token_ceiling: int
+
+
+class TokenReservation(Protocol):
+    """Tokens set aside for a generation before it runs (by the caller's budget)."""
+
+    async def settle(self, spent: int) -> None:
+        """Record what the generation really spent."""
+        ...
+
+
+def estimated_tokens(text: str) -> int:
+    """A generous token count for a prompt: one per three UTF-8 bytes.
+
+    English runs about four characters a token and a Han character (three bytes) about one."""
+    return -(-len(text.encode()) // 3)
 
 
 def messages_for(prompt: RenderedPrompt, *, completion_mode: bool) -> list[Message]:
@@ -104,6 +122,14 @@ def plan(
             f"The brief makes a prompt over {settings.max_prompt_chars} characters; shorten it.",
             param="body",
         )
+    messages = messages_for(prompt, completion_mode=completion_mode)
+    # The most a generation can spend: every call it may make (n, plus the extra attempts
+    # that replace variants failing hard checks), each sending the prompt and writing up to
+    # max_tokens.
+    calls = request.n + settings.extra_attempts
+    per_call = sum(estimated_tokens(m.content) for m in messages) + (
+        request.max_tokens or kind.default_max_tokens
+    )
     return Plan(
         id=new_id(),
         kind=kind,
@@ -113,10 +139,11 @@ def plan(
         completion_mode=completion_mode,
         brief=brief,
         prompt=prompt,
-        messages=messages_for(prompt, completion_mode=completion_mode),
+        messages=messages,
         workspace_id=workspace_id,
         idempotency_key=idempotency_key,
         request_hash=request_hash(kind, request),
+        token_ceiling=calls * per_call,
     )
 
 
@@ -184,6 +211,7 @@ def _record(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
         latency_ms=latency_ms,
         idempotency_key=plan.idempotency_key,
         request_hash=plan.request_hash,
+        search_text=search_text(plan.brief, (v.text for v in variants)),
         brand_id=None,
         created_at=now,
         updated_at=now,
@@ -245,35 +273,48 @@ async def store(context: GenerationContext, generated: Generated) -> Generated:
     return generated
 
 
+async def _write_and_store(
+    context: GenerationContext,
+    plan: Plan,
+    reservation: TokenReservation | None,
+    cancelled: asyncio.Event | None,
+    on_delta: DeltaSink | None,
+) -> Generated:
+    generated = await write(plan, context.settings, cancelled=cancelled, on_delta=on_delta)
+    if reservation is not None:
+        # Charged even if a concurrent twin's row wins below: these model calls were made.
+        await reservation.settle(
+            generated.generation.input_tokens + generated.generation.output_tokens
+        )
+    return await store(context, generated)
+
+
 async def generate(
     context: GenerationContext,
+    plan: Plan,
     *,
-    kind: ContentKind,
-    request: GenerationOptionsIn,
-    workspace_id: str = DEFAULT_WORKSPACE,
-    idempotency_key: str | None = None,
+    reservation: TokenReservation | None = None,
     cancelled: asyncio.Event | None = None,
+    on_delta: DeltaSink | None = None,
 ) -> Generated:
     """Write `request.n` variants of a kind of copy and store the generation, even a failed one.
 
-    With an Idempotency-Key, a replay returns the first generation and creates nothing."""
-    the_plan = plan(
-        context,
-        kind=kind,
-        request=request,
-        workspace_id=workspace_id,
-        idempotency_key=idempotency_key,
-    )
-    if idempotency_key is None:
-        return await store(context, await write(the_plan, context.settings, cancelled=cancelled))
-    async with idempotency.single_flight(
-        context.database, workspace_id, idempotency_key, the_plan.request_hash
-    ) as flight:
-        if flight.replay is not None:
-            return flight.replay
-        # Requests waiting on this key answer with this generation once it is durable.
-        generated = await store(
-            context, await write(the_plan, context.settings, cancelled=cancelled)
-        )
-        flight.done(generated)
-        return generated
+    With an Idempotency-Key, a replay returns the first generation and creates nothing. The
+    reservation (tokens the caller set aside) is settled to what the model calls spent."""
+    try:
+        if plan.idempotency_key is None:
+            return await _write_and_store(context, plan, reservation, cancelled, on_delta)
+        async with idempotency.single_flight(
+            context.database, plan.workspace_id, plan.idempotency_key, plan.request_hash
+        ) as flight:
+            if flight.replay is not None:
+                return flight.replay
+            # Requests waiting on this key answer with this generation once it is durable.
+            generated = await _write_and_store(context, plan, reservation, cancelled, on_delta)
+            flight.done(generated)
+            return generated
+    finally:
+        if reservation is not None:
+            # Nothing was spent if no model ran (a replay, a refusal, a full queue); a no-op
+            # when the model ran, as a reservation settles once.
+            await reservation.settle(0)

@@ -7,7 +7,7 @@ calls (through `cancelled`) but not the write of what was produced: it is stored
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from app.content import service
@@ -63,9 +63,9 @@ async def events(
     plan: service.Plan,
     background: BackgroundWrites,
     request_id: str | None,
-    spend: Callable[[int], Awaitable[None]],
+    reservation: service.TokenReservation | None,
 ) -> AsyncIterator[str]:
-    """The event stream of one generation; `spend` counts the tokens it used."""
+    """The event stream of one generation; the reservation is settled to what it spent."""
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancelled = asyncio.Event()
 
@@ -74,13 +74,9 @@ async def events(
 
     async def produce() -> None:
         try:
-            generated = await service.write(
-                plan, context.settings, cancelled=cancelled, on_delta=on_delta
+            generated = await service.generate(
+                context, plan, reservation=reservation, cancelled=cancelled, on_delta=on_delta
             )
-            generated = await service.store(context, generated)
-            if not generated.replayed:
-                generation = generated.generation
-                await spend(generation.input_tokens + generation.output_tokens)
             queue.put_nowait(("done", generated))
         except AppError as error:
             queue.put_nowait(("error", error))

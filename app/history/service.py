@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, selectinload
 
@@ -11,6 +11,7 @@ from app.errors import NotFound
 from app.history import cursor as cursors
 from app.history.schemas import GenerationFilters, GroupBy, Sort, StatsRow
 from app.models import Generation, Rating, Variant
+from app.search import like_pattern
 
 _WITH_VARIANTS = selectinload(Generation.variants).selectinload(Variant.ratings)
 # The list never shows the rendered prompt (only the detail view does): don't read it.
@@ -59,19 +60,7 @@ def _conditions(workspace_id: str, filters: GenerationFilters) -> list[ColumnEle
         )
         conditions.append(rated_variant.exists())
     if filters.q:
-        needle = filters.q.lower()
-        in_variant = (
-            select(Variant.id)
-            .where(Variant.generation_id == Generation.id)
-            .where(func.lower(Variant.text).contains(needle, autoescape=True))
-            .correlate(Generation)
-        )
-        conditions.append(
-            or_(
-                func.lower(cast(Generation.input_json, String)).contains(needle, autoescape=True),
-                in_variant.exists(),
-            )
-        )
+        conditions.append(Generation.search_text.like(like_pattern(filters.q), escape="\\"))
     return conditions
 
 

