@@ -106,7 +106,9 @@ class Settings(BaseSettings):
 
     max_n: Annotated[int, Field(ge=1, le=50)] = 5
     max_tokens_cap: Annotated[int, Field(ge=16)] = 2048
-    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    # Room for the largest body the request schemas allow (every field at its longest, each
+    # character a JSON-escaped surrogate pair: about 170 KB for a product description).
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
     max_prompt_chars: Annotated[int, Field(ge=1000)] = 24_000
     # Generations older than this many days are purged (hourly, and by `copyforge purge`).
     retention_days: Annotated[int | None, Field(ge=1)] = None

@@ -39,16 +39,20 @@ Every error has one shape: `{"error": {"type", "message", "param", "request_id"}
 """
 
 
-def _openapi_with_model_aliases(app: FastAPI) -> dict[str, Any]:
-    # The configured aliases are the only valid `model` values: say so in the schema, so
-    # Swagger UI offers them in a list and clients can validate before sending.
+def _openapi_with_server_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    # What this server accepts, not only what the models allow: the configured aliases are
+    # the only valid `model` values (Swagger UI then offers a list), and `n` and
+    # `max_tokens` are capped by the settings, so a request the schema calls valid is one
+    # the server takes.
     if app.openapi_schema is None:
         schema = FastAPI.openapi(app)
         registry: ModelRegistry | None = getattr(app.state, "registry", None)
-        if registry is not None and registry.aliases():
-            for kind in KINDS.values():
-                model = schema["components"]["schemas"][kind.request_model.__name__]["properties"]
-                model["model"]["anyOf"] = [
+        for kind in KINDS.values():
+            fields = schema["components"]["schemas"][kind.request_model.__name__]["properties"]
+            fields["n"]["maximum"] = settings.max_n
+            fields["max_tokens"]["anyOf"][0]["maximum"] = settings.max_tokens_cap
+            if registry is not None and registry.aliases():
+                fields["model"]["anyOf"] = [
                     {"type": "string", "enum": registry.aliases()},
                     {"type": "null"},
                 ]
@@ -106,6 +110,6 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for router in (content_router, history_router, ratings_router, system_router):
         app.include_router(router)
-    app.openapi = lambda: _openapi_with_model_aliases(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi_with_server_limits(app, settings)  # type: ignore[method-assign]
     logging.getLogger("copyforge").setLevel(settings.log_level.upper())
     return app

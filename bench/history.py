@@ -35,7 +35,7 @@ from app.history import cursor as cursors
 from app.migrations import upgrade
 from app.models import Base, Generation
 from app.search import search_text
-from bench.common import RESULTS_DIR, serve, wait_ready
+from bench.common import RESULTS_DIR, machine, serve, wait_ready
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_DATABASE = "bench_history"
@@ -329,6 +329,7 @@ def main() -> None:
             if args.database == "postgres" and args.keep is None:
                 drop_postgres()
     report: dict[str, Any] = {
+        "machine": machine(),
         "database": args.database,
         "rows": args.rows,
         "variants_per_generation": VARIANTS,

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from app.llm.local import default_threads, smollm2_path
-from bench.common import RESULTS_DIR, rss_mib, serve, wait_ready
+from bench.common import RESULTS_DIR, machine, rss_mib, serve, wait_ready
 
 BRIEF = {
     "product_name": "Kettle One",
@@ -100,7 +100,12 @@ def main() -> None:
     model = smollm2_path()
     assert model is not None, "install the [local] extra"
     threads = default_threads()
-    report: dict[str, Any] = {"model": model.name, "threads": threads, "rounds": args.rounds}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "model": model.name,
+        "threads": threads,
+        "rounds": args.rounds,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         # One attempt per variant, so the API does exactly the work of one direct call.
         env = {"COPYFORGE_EXTRA_ATTEMPTS": "0"}

@@ -81,6 +81,7 @@ def sample_generation(**overrides: Any) -> Generation:
         "output_tokens": 24,
         "latency_ms": 5,
         "idempotency_key": None,
+        "search_text": "aurora trail shoes\n{{ 7*7 }}",
         "created_at": now,
         "updated_at": now,
         "variants": variants,

@@ -23,6 +23,15 @@ POSTGRES_URL = os.environ.get("COPYFORGE_TEST_DATABASE_URL")
 os.environ.setdefault("COPYFORGE_AUTH_REQUIRED", "false")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `database` every test on the database under test (the `database_url` fixture,
+    directly or through `settings`, `app` or `client`): .ci/run runs those again on
+    PostgreSQL, and only those."""
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+
+
 def reset_postgres(url: str) -> None:
     """Drop everything in the public schema, so migrations start from nothing."""
     engine = create_engine(sync_url(url))
@@ -52,7 +61,6 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         models={},
         default_model=None,
-        max_body_bytes=64 * 1024,
     )
 
 

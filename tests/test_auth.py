@@ -1,6 +1,7 @@
 """Workspaces, API keys, scopes and per-key limits (in memory and in Redis)."""
 
 import asyncio
+import hashlib
 import os
 import socket
 import subprocess
@@ -123,7 +124,7 @@ class TestKeys:
         async with database.read_sessions() as session:
             stored = await keys.list_keys(session)
         await database.dispose()
-        assert key not in {k.secret_hash for k in stored}
+        assert [k.secret_hash for k in stored] == [hashlib.sha256(key.encode()).hexdigest()]
         secret = key.removeprefix("cf_").split("_", 1)[1]  # the part after the prefix
         assert len(secret) >= 30
         assert all(secret not in k.secret_hash and secret not in k.name for k in stored)
@@ -135,21 +136,40 @@ class TestWorkspaces:
     ) -> None:
         mine = bearer(await new_key(auth_settings, "acme"))
         theirs = bearer(await new_key(auth_settings, "globex"))
-        created = (await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=mine)).json()
+        created = (
+            await api.post(
+                PATHS["ad_slogan"],
+                json=brief("ad_slogan"),
+                headers={**mine, "Idempotency-Key": "shared-key"},
+            )
+        ).json()
         gid, vid = created["id"], created["variants"][0]["id"]
 
         assert (await api.get(f"/v1/generations/{gid}", headers=theirs)).status_code == 404
         assert (await api.get("/v1/generations", headers=theirs)).json()["items"] == []
+        replay = await api.post(
+            PATHS["ad_slogan"],
+            json=brief("ad_slogan"),
+            headers={**mine, "Idempotency-Key": "shared-key"},
+        )
+        assert replay.json()["id"] == gid
         rating = await api.put(f"/v1/variants/{vid}/rating", json={"score": 1}, headers=theirs)
         assert rating.status_code == 404
         assert (await api.delete(f"/v1/generations/{gid}", headers=theirs)).status_code == 404
         assert (await api.get("/v1/stats", headers=theirs)).json()["groups"] == []
-        replay = await api.post(
+        # The same Idempotency-Key in another workspace is another key: with another body
+        # it is neither refused (422, as a reuse of mine would be) nor a replay of mine.
+        own = await api.post(
             PATHS["ad_slogan"],
-            json=brief("ad_slogan"),
-            headers={**theirs, "Idempotency-Key": "k1"},
+            json=brief("ad_slogan", product="Globex kettle"),
+            headers={**theirs, "Idempotency-Key": "shared-key"},
         )
-        assert replay.status_code == 201
+        assert own.status_code == 201, own.text
+        assert "idempotent-replayed" not in own.headers
+        assert own.json()["id"] != gid
+        assert own.json()["input"]["product"] == "Globex kettle"
+        listed = (await api.get("/v1/generations", headers=theirs)).json()["items"]
+        assert [g["id"] for g in listed] == [own.json()["id"]]
 
         detail = (await api.get(f"/v1/generations/{gid}", headers=mine)).json()
         assert detail["variants"][0]["ratings"] == []
@@ -186,6 +206,10 @@ class TestScopes:
         ]
         assert [r.status_code for r in denied] == [403, 403, 403]
         assert denied[0].json()["error"]["type"] == "forbidden"
+        # Refused means untouched: no new generation, no rating, nothing deleted.
+        listed = (await api.get("/v1/generations", headers=admin)).json()["items"]
+        assert [g["id"] for g in listed] == [created["id"]]
+        assert listed[0]["variants"][0]["ratings"] == []
 
     async def test_delete_needs_admin(
         self, api: httpx.AsyncClient, auth_settings: Settings
@@ -197,6 +221,9 @@ class TestScopes:
         assert (
             await api.delete(f"/v1/generations/{created['id']}", headers=writer)
         ).status_code == 403
+        assert (
+            await api.get(f"/v1/generations/{created['id']}", headers=writer)
+        ).status_code == 200
 
     def test_unknown_scope_is_refused(self) -> None:
         with pytest.raises(Exception, match="Scopes must be"):
@@ -473,6 +500,23 @@ class TestCommandLine:
         bad = self.run("keys", "create", "--workspace", "acme", "--scopes", "root", env=env)
         assert bad.returncode == 2
         assert "Scopes must be" in bad.stderr
+
+    @pytest.mark.parametrize(
+        ("flags", "error"),
+        [
+            (["--rpm", "0"], "rpm must be at least 1"),
+            (["--rpm", "-5"], "rpm must be at least 1"),
+            (["--tokens-per-day", "-1"], "tokens_per_day must be 0"),
+        ],
+    )
+    def test_limits_that_mean_nothing_are_refused(
+        self, tmp_path: Path, flags: list[str], error: str
+    ) -> None:
+        env = {"COPYFORGE_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}"}
+        refused = self.run("keys", "create", "--workspace", "acme", *flags, env=env)
+        assert refused.returncode == 2
+        assert error in refused.stderr
+        assert "acme" not in self.run("keys", "list", env=env).stdout
 
     def test_serve_refuses_a_public_bind_without_auth(self, tmp_path: Path) -> None:
         env = {

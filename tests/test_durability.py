@@ -31,11 +31,6 @@ from tests.payloads import PATHS, brief
 from tests.processes import ServerProcess, kill_server, running_server, start_server, stop_server
 from tests.servers import serve_in_thread
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("COPYFORGE_TEST_DATABASE_URL")),
-    reason="manages its own SQLite and PostgreSQL databases; it runs in the SQLite pass",
-)
-
 WRITERS = 50
 LOAD_SECONDS = 3.0
 LOAD_MAX_REQUESTS = 1500

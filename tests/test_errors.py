@@ -1,5 +1,6 @@
 """Bad input of every sort: one error shape, the right status, and nothing stored changes."""
 
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,12 +122,41 @@ class TestBadInput:
     async def test_body_over_the_limit_by_content_length(
         self, client: httpx.AsyncClient, stored: dict[str, Any]
     ) -> None:
-        body = brief("ad_slogan", key_message="x" * 70_000)
+        body = brief("ad_slogan", key_message="x" * 300_000)
         assert_envelope(await client.post(PATHS["ad_slogan"], json=body), 413, "payload_too_large")
+
+    async def test_the_largest_valid_brief_is_under_the_limit(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        """Every field at its longest, every character outside the BMP and sent JSON-escaped
+        (12 bytes each): the schema allows it, so the body limit must too."""
+        wide = "\U0001d4d0"
+
+        def text(length: int, tag: int = 0) -> str:
+            return f"{tag:03d}" + wide * (length - 3)
+
+        body = brief(
+            "product_description",
+            product_name=text(200),
+            features=[text(200, i) for i in range(20)],
+            specs={text(80, i): text(200, i) for i in range(30)},
+            target_customer=text(200),
+            tone=text(200),
+            audience=text(200),
+            keywords=[text(80, i) for i in range(10)],
+        )
+        content = json.dumps(body).encode()  # ASCII-escaped, as most clients send it
+        assert len(content) > 150_000
+        response = await client.post(
+            PATHS["product_description"],
+            content=content,
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 201, response.text
 
     async def test_body_over_the_limit_when_streamed(self, client: httpx.AsyncClient) -> None:
         async def chunks() -> AsyncIterator[bytes]:
-            for _ in range(100):
+            for _ in range(300):
                 yield b" " * 1024
 
         response = await client.post(
@@ -145,14 +175,22 @@ class TestBadInput:
             response = await client.request(method, "/v1/generations/does-not-exist")
             assert_envelope(response, 404, "not_found")
 
-    @pytest.mark.parametrize(
-        "cursor", ["abc", "!!!", "eyJzIjoiLWNyZWF0ZWRfYXQifQ", "e30", "a" * 400]
-    )
-    async def test_bad_cursor(self, client: httpx.AsyncClient, cursor: str) -> None:
+    @pytest.mark.parametrize("cursor", ["abc", "eyJzIjoiLWNyZWF0ZWRfYXQifQ", "e30", "a" * 400])
+    async def test_a_cursor_the_server_did_not_issue(
+        self, client: httpx.AsyncClient, cursor: str
+    ) -> None:
+        """Shaped like one (the schema's alphabet and length) but not one: 400."""
         error = assert_envelope(
             await client.get("/v1/generations", params={"cursor": cursor}), 400, "invalid_request"
         )
         assert error["param"] == "cursor"
+
+    @pytest.mark.parametrize("cursor", ["!!!", "a b", "a" * 401])
+    async def test_a_cursor_outside_the_schema(
+        self, client: httpx.AsyncClient, cursor: str
+    ) -> None:
+        response = await client.get("/v1/generations", params={"cursor": cursor})
+        assert assert_envelope(response, 422, "validation_error")["param"] == "cursor"
 
     @pytest.mark.parametrize(
         "params",

@@ -1,8 +1,11 @@
 """Swagger UI must be usable without reading code: every operation documented, with examples."""
 
+import re
 from typing import Any
 
 import httpx
+
+from app.config import Settings
 
 
 async def test_every_operation_has_summary_description_and_examples(
@@ -74,3 +77,78 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     ready = (await client.get("/readyz")).json()
     assert ready["status"] == "ready"
     assert ready["templates"] == 6
+
+
+# Every keyword JSON Schema (2020-12, as OpenAPI 3.1 uses it) and OpenAPI add to a schema.
+SCHEMA_KEYWORDS = {
+    "$ref", "type", "enum", "const", "format", "pattern", "minLength", "maxLength",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "items",
+    "minItems", "maxItems", "uniqueItems", "properties", "required", "additionalProperties",
+    "propertyNames", "patternProperties", "minProperties", "maxProperties", "anyOf", "oneOf",
+    "allOf", "not",
+    "title", "description", "default", "examples", "example", "deprecated", "readOnly",
+    "writeOnly", "contentMediaType", "discriminator",
+}  # fmt: skip
+
+
+def schema_keywords(node: Any, where: str = "") -> list[tuple[str, str]]:
+    """(where, keyword) for every key of every schema object under `node`."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        if "type" in node or "anyOf" in node or "$ref" in node:
+            found += [(where, key) for key in node]
+        for key, value in node.items():
+            if key in ("properties", "$defs"):
+                for name, sub in value.items():
+                    found += schema_keywords(sub, f"{where}.{name}")
+            elif key != "examples":
+                found += schema_keywords(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for item in node:
+            found += schema_keywords(item, where)
+    return found
+
+
+async def test_schemas_use_only_json_schema_keywords(client: httpx.AsyncClient) -> None:
+    """A bound pydantic writes as "ge" instead of "minimum" is no bound to a client."""
+    spec = (await client.get("/openapi.json")).json()
+    unknown = [
+        (where, key)
+        for where, key in schema_keywords(spec["components"]["schemas"])
+        + schema_keywords(spec["paths"])
+        if key not in SCHEMA_KEYWORDS
+    ]
+    assert unknown == []
+
+
+async def test_schema_states_the_servers_own_caps(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for name in ("AdSloganRequest", "ProductDescriptionRequest", "BlogPostRequest"):
+        fields = spec["components"]["schemas"][name]["properties"]
+        assert fields["n"]["maximum"] == settings.max_n
+        assert fields["max_tokens"]["anyOf"][0] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": settings.max_tokens_cap,
+        }
+        assert fields["seed"]["anyOf"][0]["minimum"] == 0
+        assert fields["model"]["anyOf"][0]["enum"] == ["fake"]
+
+
+async def test_a_cursor_is_described_and_its_400_documented(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operation = spec["paths"]["/v1/generations"]["get"]
+    cursor = next(p for p in operation["parameters"] if p["name"] == "cursor")
+    string = cursor["schema"]["anyOf"][0]
+    assert string["pattern"] == "^[A-Za-z0-9_-]+$"
+    assert string["maxLength"] <= 400
+    assert "400" in cursor["description"]
+    assert "cursor" in operation["responses"]["400"]["description"]
+    # A cursor the server issues fits the description.
+    for _ in range(3):
+        await client.post("/v1/ad-slogans", json={"product": "Aurora", "key_message": "grip"})
+    issued = (await client.get("/v1/generations", params={"limit": 1})).json()["next_cursor"]
+    assert re.fullmatch(string["pattern"].strip("^$"), issued)
+    assert len(issued) <= string["maxLength"]

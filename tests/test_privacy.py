@@ -1,12 +1,16 @@
 """Redaction before non-local models, the prompt-size cap, and retention."""
 
+import asyncio
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from app import retention
 from app.config import ModelConfig, Settings
 from app.db import Database
 from app.llm.registry import ModelRegistry
@@ -17,6 +21,7 @@ from app.retention import purge_once
 from bench.mock_upstream import create_mock_app
 from tests.fakes import FakeLLM
 from tests.payloads import PATHS, brief
+from tests.processes import copyforge_command
 from tests.servers import serve_in_thread
 
 PII = "Mail jo@example.com or call +86 138 0013 8000, card 4111 1111 1111 1111, SKU 12345."
@@ -134,6 +139,83 @@ async def test_prompt_size_cap(client: httpx.AsyncClient, settings: Settings) ->
     )
     assert response.status_code == 422
     assert "prompt over 1000 characters" in response.json()["error"]["message"]
+
+
+async def age(settings: Settings, generation_id: str, days: int) -> None:
+    """Make a stored generation `days` days old."""
+    database = Database(settings)
+    async with database.write_sessions() as session:
+        await session.execute(
+            update(Generation)
+            .where(Generation.id == generation_id)
+            .values(created_at=datetime.now(UTC) - timedelta(days=days))
+        )
+        await session.commit()
+    await database.dispose()
+
+
+async def test_the_retention_loop_keeps_purging_while_serving(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "PURGE_INTERVAL_S", 0.05)
+    settings.retention_days = 30
+    app = create_app(settings, registry=ModelRegistry.from_clients({"f": FakeLLM()}, "f"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+            kept = (await http.post(PATHS["ad_slogan"], json=brief("ad_slogan"))).json()["id"]
+            # Two rounds: each generation made old after startup is erased by a later pass.
+            for _ in range(2):
+                old = (await http.post(PATHS["ad_slogan"], json=brief("ad_slogan"))).json()["id"]
+                await age(settings, old, 31)
+                for _ in range(200):  # bounded: 10 s at most
+                    if (await http.get(f"/v1/generations/{old}")).status_code == 404:
+                        break
+                    await asyncio.sleep(0.05)
+                assert (await http.get(f"/v1/generations/{old}")).status_code == 404
+            assert (await http.get(f"/v1/generations/{kept}")).status_code == 200
+
+
+def test_copyforge_purge_erases_old_generations_once(settings: Settings) -> None:
+    async def seed() -> str:
+        """An old and a new generation; the new one's id."""
+        app = create_app(settings, registry=ModelRegistry.from_clients({"f": FakeLLM()}, "f"))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+                old, new = [
+                    str((await http.post(PATHS["ad_slogan"], json=brief("ad_slogan"))).json()["id"])
+                    for _ in range(2)
+                ]
+        await age(settings, old, 91)
+        return new
+
+    new = asyncio.run(seed())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COPYFORGE_")},
+        "COPYFORGE_DATABASE_URL": settings.database_url,
+    }
+
+    def purge(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [copyforge_command(), "purge", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+    refused = purge()
+    assert refused.returncode == 2
+    assert "give --days N" in refused.stderr
+    done = purge("--days", "90")
+    assert done.returncode == 0, done.stderr
+    assert "erased 1 generations older than 90 days" in done.stdout
+    assert "erased 0" in purge("--days", "90").stdout
+
+    async def remaining() -> set[str]:
+        database = Database(settings)
+        async with database.read_sessions() as session:
+            ids = set((await session.scalars(select(Generation.id))).all())
+        await database.dispose()
+        return ids
+
+    assert asyncio.run(remaining()) == {new}
 
 
 async def test_retention_purges_only_old_generations(

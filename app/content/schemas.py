@@ -6,7 +6,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.config import Language
-from app.fields import Identifier, LongText, Phrase, ShortText, WholeNumber
+from app.fields import (
+    Identifier,
+    LongText,
+    Phrase,
+    PositiveWholeNumber,
+    Seed,
+    ShortText,
+    WholeNumber,
+)
 
 
 class GenerationOptionsIn(BaseModel):
@@ -28,12 +36,10 @@ class GenerationOptionsIn(BaseModel):
         None, description="Model alias from `GET /v1/models`; default: the server's default."
     )
     temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: WholeNumber | None = Field(
-        None, ge=1, description="Token budget per variant (capped by the server)."
+    max_tokens: PositiveWholeNumber | None = Field(
+        None, description="Token budget per variant (capped by the server)."
     )
-    seed: WholeNumber | None = Field(
-        None, ge=0, le=2**31 - 1, description="Seed for reproducible sampling, if supported."
-    )
+    seed: Seed | None = Field(None, description="Seed for reproducible sampling, if supported.")
 
 
 class AdSloganRequest(GenerationOptionsIn):

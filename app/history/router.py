@@ -112,7 +112,14 @@ async def list_generations(
     filters: Filters,
     sort: Annotated[Sort, Query(description="Order of the list.")] = Sort.newest,
     cursor: Annotated[
-        str | None, Query(max_length=500, description="next_cursor of the previous page.")
+        str | None,
+        Query(
+            max_length=400,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="`next_cursor` of the previous page, as given (URL-safe base64 of "
+            "the last row's sort key). Opaque: one the server did not issue, or one issued "
+            "for another `sort`, answers 400 with `param` `cursor`.",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
 ) -> Response:
