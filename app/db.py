@@ -1,23 +1,19 @@
-"""Engine, the request session (the unit of work) and SQLite's pragmas."""
+"""Engines, session factories and SQLite's pragmas."""
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from starlette.requests import Request
 
 from app.config import Settings
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _with_driver(url: str, drivers: dict[str, str]) -> str:
@@ -97,19 +93,3 @@ class Database:
         """Close every pooled connection."""
         await self.engine.dispose()
         self._thread_engine.dispose()
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: commit when the endpoint returns, roll back when it raises."""
-    database: Database = request.app.state.database
-    factory = (
-        database.write_sessions if request.method in _WRITE_METHODS else database.read_sessions
-    )
-    async with factory() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()

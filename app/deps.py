@@ -3,6 +3,7 @@
 The getters are `async def` although they never await: FastAPI runs a plain `def`
 dependency in a worker thread, a thread hop per dependency on every request."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,9 +11,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, requires
 from app.config import Settings
-from app.db import Database, get_session
+from app.db import Database
 from app.llm.registry import ModelRegistry
 from app.prompting import PromptLibrary
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commit when the endpoint returns, roll back when it raises."""
+    database: Database = request.app.state.database
+    factory = (
+        database.write_sessions if request.method in _WRITE_METHODS else database.read_sessions
+    )
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
 
 
 async def get_app_settings(request: Request) -> Settings:

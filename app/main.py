@@ -18,7 +18,7 @@ from app.content.router import router as content_router
 from app.content.store import GenerationStore
 from app.content.streaming import BackgroundWrites
 from app.db import Database
-from app.errors import install_error_handlers
+from app.error_handlers import install_error_handlers
 from app.history.router import router as history_router
 from app.llm.registry import ModelRegistry
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from app.config import LANGUAGES
 from app.content.kinds import KINDS
 from app.deps import LLMDep, PromptsDep, ReadCaller
-from app.errors import AppError, error_response
+from app.error_handlers import error_response
+from app.errors import AppError
 from app.openapi_docs import AUTH_ERRORS, error_responses
 
 router = APIRouter(tags=["Service"])

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,23 @@ def auth_settings(database_url: str) -> Settings:
     return Settings(auth_required=True, database_url=database_url, models={})
 
 
-async def started(settings: Settings) -> AsyncGenerator[httpx.AsyncClient, None]:
-    app: FastAPI = create_app(
-        settings, registry=ModelRegistry.from_clients({"fake": FakeLLM()}, "fake")
+@asynccontextmanager
+async def serving(
+    settings: Settings, llm: FakeLLM | None = None
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with a fake model (started), and a client over ASGI from loopback."""
+    app = create_app(
+        settings, registry=ModelRegistry.from_clients({"fake": llm or FakeLLM()}, "fake")
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-            yield http
+            yield app, http
+
+
+async def started(settings: Settings) -> AsyncGenerator[httpx.AsyncClient, None]:
+    async with serving(settings) as (_, http):
+        yield http
 
 
 @pytest.fixture
@@ -288,73 +298,67 @@ class TestTokenBudget:
         # really spends, so ten requests let through together would spend the budget 2-3 times.
         auth_settings.extra_attempts = 0
         body = brief("ad_slogan", max_tokens=16)
-        llm = FakeLLM(delay_s=0.3)
-        app = create_app(auth_settings, registry=ModelRegistry.from_clients({"fake": llm}, "fake"))
-        async with app.router.lifespan_context(app):
+        async with serving(auth_settings, FakeLLM(delay_s=0.3)) as (app, api):
             budget = 3 * self.ceiling(app, body)
             key = await new_key(auth_settings, "acme", tokens_per_day=budget)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
-                responses = await asyncio.gather(
-                    *(
-                        api.post(PATHS["ad_slogan"], json=body, headers=bearer(key))
-                        for _ in range(10)
-                    )
-                )
-                spent = sum(
-                    r.json()["usage"]["input_tokens"] + r.json()["usage"]["output_tokens"]
-                    for r in responses
-                    if r.status_code == 201
-                )
-                statuses = sorted(r.status_code for r in responses)
-                assert statuses == [201] * 3 + [429] * 7
-                assert spent <= budget
-                refused = next(r for r in responses if r.status_code == 429).json()["error"]
-                assert "may use up to" in refused["message"]
-                # Settled: the day's count is what the three generations really spent (less
-                # than a reservation is left, so the next request is refused and says so).
-                after = await api.post(PATHS["ad_slogan"], json=body, headers=bearer(key))
-                assert after.status_code == 429
-                assert int(after.headers["x-ratelimit-remaining-tokens"]) == budget - spent
+            responses = await asyncio.gather(
+                *(api.post(PATHS["ad_slogan"], json=body, headers=bearer(key)) for _ in range(10))
+            )
+            spent = sum(
+                r.json()["usage"]["input_tokens"] + r.json()["usage"]["output_tokens"]
+                for r in responses
+                if r.status_code == 201
+            )
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses == [201] * 3 + [429] * 7
+            assert spent <= budget
+            refused = next(r for r in responses if r.status_code == 429).json()["error"]
+            assert "may use up to" in refused["message"]
+            # Settled: the day's count is what the three generations really spent (less
+            # than a reservation is left, so the next request is refused and says so).
+            after = await api.post(PATHS["ad_slogan"], json=body, headers=bearer(key))
+            assert after.status_code == 429
+            assert int(after.headers["x-ratelimit-remaining-tokens"]) == budget - spent
 
     async def test_a_failed_generation_gives_its_reservation_back(
         self, auth_settings: Settings
     ) -> None:
         llm = FakeLLM(script=failing("upstream", "down"))
-        app = create_app(auth_settings, registry=ModelRegistry.from_clients({"fake": llm}, "fake"))
-        async with app.router.lifespan_context(app):
+        async with serving(auth_settings, llm) as (app, api):
             body = brief("ad_slogan")
             budget = self.ceiling(app, body)
             key = bearer(await new_key(auth_settings, "acme", tokens_per_day=budget))
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
-                for _ in range(3):
-                    assert (
-                        await api.post(PATHS["ad_slogan"], json=body, headers=key)
-                    ).status_code == 502
-                llm.script = default_script
-                ok = await api.post(PATHS["ad_slogan"], json=body, headers=key)
-                assert ok.status_code == 201
-                assert ok.headers["x-ratelimit-remaining-tokens"] == "0"
+            for _ in range(3):
+                assert (
+                    await api.post(PATHS["ad_slogan"], json=body, headers=key)
+                ).status_code == 502
+            llm.script = default_script
+            ok = await api.post(PATHS["ad_slogan"], json=body, headers=key)
+            assert ok.status_code == 201
+            assert ok.headers["x-ratelimit-remaining-tokens"] == "0"
 
-    async def test_a_request_larger_than_the_whole_budget(
-        self, api: httpx.AsyncClient, auth_settings: Settings
+    @pytest.mark.parametrize(
+        ("tokens_per_day", "status", "message"),
+        [
+            (10, 429, "more than the key's daily limit of 10: lower n or max_tokens"),
+            (0, 403, "may not spend model tokens (its daily limit is 0)"),
+        ],
+        ids=["smaller-than-one-request", "zero"],
+    )
+    async def test_a_budget_no_request_fits(
+        self,
+        api: httpx.AsyncClient,
+        auth_settings: Settings,
+        tokens_per_day: int,
+        status: int,
+        message: str,
     ) -> None:
-        key = bearer(await new_key(auth_settings, "acme", tokens_per_day=10))
+        key = bearer(await new_key(auth_settings, "acme", tokens_per_day=tokens_per_day))
         refused = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=key)
-        assert refused.status_code == 429
-        assert "more than the key's daily limit of 10" in refused.json()["error"]["message"]
-        assert (await api.get("/v1/generations", headers=key)).json()["items"] == []
-
-    async def test_zero_tokens_means_none(
-        self, api: httpx.AsyncClient, auth_settings: Settings
-    ) -> None:
-        key = bearer(await new_key(auth_settings, "acme", tokens_per_day=0))
-        refused = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan"), headers=key)
-        assert refused.status_code == 403
-        assert "daily limit is 0" in refused.json()["error"]["message"]
-        assert (await api.get("/v1/generations", headers=key)).status_code == 200
-        assert (await api.get("/v1/generations", headers=key)).json()["items"] == []
+        assert refused.status_code == status
+        assert message in refused.json()["error"]["message"]
+        listed = await api.get("/v1/generations", headers=key)
+        assert (listed.status_code, listed.json()["items"]) == (200, [])
 
     async def test_no_limit_given_means_the_default(
         self, api: httpx.AsyncClient, auth_settings: Settings
@@ -366,26 +370,21 @@ class TestTokenBudget:
     async def test_a_replay_is_answered_when_the_budget_is_spent(
         self, auth_settings: Settings
     ) -> None:
-        app = create_app(
-            auth_settings, registry=ModelRegistry.from_clients({"fake": FakeLLM()}, "fake")
-        )
-        async with app.router.lifespan_context(app):
+        async with serving(auth_settings) as (app, api):
             body = brief("ad_slogan")
             # Room for one reservation: after the first request, less than one is left.
             key = bearer(
                 await new_key(auth_settings, "acme", tokens_per_day=self.ceiling(app, body))
             )
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
-                headers = {**key, "Idempotency-Key": "spent-1"}
-                first = await api.post(PATHS["ad_slogan"], json=body, headers=headers)
-                assert first.status_code == 201
-                fresh = await api.post(PATHS["ad_slogan"], json=body, headers=key)
-                assert fresh.status_code == 429
-                replay = await api.post(PATHS["ad_slogan"], json=body, headers=headers)
-                assert replay.status_code == 201
-                assert replay.json()["id"] == first.json()["id"]
-                assert replay.headers["idempotent-replayed"] == "true"
+            headers = {**key, "Idempotency-Key": "spent-1"}
+            first = await api.post(PATHS["ad_slogan"], json=body, headers=headers)
+            assert first.status_code == 201
+            fresh = await api.post(PATHS["ad_slogan"], json=body, headers=key)
+            assert fresh.status_code == 429
+            replay = await api.post(PATHS["ad_slogan"], json=body, headers=headers)
+            assert replay.status_code == 201
+            assert replay.json()["id"] == first.json()["id"]
+            assert replay.headers["idempotent-replayed"] == "true"
 
 
 def own_network_address() -> str | None:
@@ -421,17 +420,14 @@ class TestOpenMode:
         base_url: str,
         headers: dict[str, str],
     ) -> None:
-        app = create_app(settings, registry=ModelRegistry.from_clients({"fake": FakeLLM()}, "fake"))
-        async with app.router.lifespan_context(app):
+        async with serving(settings) as (app, here):
             transport = httpx.ASGITransport(app=app, client=client)
             async with httpx.AsyncClient(transport=transport, base_url=base_url) as remote:
                 write = await remote.post(
                     PATHS["ad_slogan"], json=brief("ad_slogan"), headers=headers
                 )
                 read = await remote.get("/v1/generations", headers=headers)
-            local = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=local, base_url="http://127.0.0.1") as here:
-                stored = (await here.get("/v1/generations")).json()["items"]
+            stored = (await here.get("/v1/generations")).json()["items"]
         assert (write.status_code, read.status_code) == (403, 403)
         assert "only requests made on this machine" in write.json()["error"]["message"]
         assert stored == []

@@ -19,7 +19,7 @@ from app.content.schemas import (
 from app.content.views import generation_read
 from app.deps import GenerateCaller, LLMDep
 from app.disconnect import client_gone
-from app.errors import app_error_response, request_id_of
+from app.error_handlers import app_error_response, request_id_of
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.responses import model_json
 
