@@ -7,19 +7,16 @@ across processes the unique (workspace_id, idempotency_key) constraint decides.
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.content.outcome import Generated
 from app.db import Database
 from app.errors import ValidationFailed
 from app.models import Generation, Variant
 
-if TYPE_CHECKING:
-    from app.content.service import Generated
-
-_in_flight: dict[tuple[str, str], "asyncio.Future[Generated]"] = {}
+_in_flight: dict[tuple[str, str], asyncio.Future[Generated]] = {}
 
 
 async def find(database: Database, workspace_id: str, key: str | None) -> Generation | None:
@@ -38,9 +35,8 @@ async def find(database: Database, workspace_id: str, key: str | None) -> Genera
         return (await session.scalars(query)).first()
 
 
-def replay(existing: Generation, request_hash: str) -> "Generated":
+def replay(existing: Generation, request_hash: str) -> Generated:
     """The first answer again, if the replay asks for the same thing."""
-    from app.content.service import Generated
 
     if existing.request_hash != request_hash:
         raise ValidationFailed(
@@ -53,11 +49,11 @@ def replay(existing: Generation, request_hash: str) -> "Generated":
 class Flight:
     """One request's place in the single flight for its key."""
 
-    def __init__(self, future: "asyncio.Future[Generated] | None") -> None:
+    def __init__(self, future: asyncio.Future[Generated] | None) -> None:
         self.replay: Generated | None = None
         self._future = future
 
-    def done(self, generated: "Generated") -> None:
+    def done(self, generated: Generated) -> None:
         """Hand the leader's answer to everyone waiting on the same key."""
         if self._future is not None and not self._future.done():
             self._future.set_result(generated)

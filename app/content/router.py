@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from app.auth.principal import Authenticator, Principal
 from app.content import idempotency, service, streaming
 from app.content.kinds import AD_SLOGAN, BLOG_POST, PRODUCT_DESCRIPTION, ContentKind
+from app.content.outcome import Generated
 from app.content.schemas import (
     AdSloganRequest,
     BlogPostRequest,
@@ -100,7 +101,7 @@ async def _write(call: Call) -> Any:
     return _answer(request, result)
 
 
-def _answer(request: Request, result: service.Generated) -> Any:
+def _answer(request: Request, result: Generated) -> Any:
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     failure = result.failure()
     if failure is not None:
@@ -111,7 +112,7 @@ def _answer(request: Request, result: service.Generated) -> Any:
     return model_json(read, status_code=201, headers=headers)
 
 
-def _stream_replay(replay: service.Generated, request: Request) -> StreamingResponse:
+def _stream_replay(replay: Generated, request: Request) -> StreamingResponse:
     return StreamingResponse(
         streaming.replayed(replay, request_id_of(request)),
         media_type="text/event-stream",

@@ -13,19 +13,15 @@ from app.config import Settings
 from app.content import idempotency
 from app.content.harvest import DeltaSink, Harvest, harvest, verdict
 from app.content.kinds import ContentKind
+from app.content.outcome import Generated, api_error
 from app.content.schemas import GenerationOptionsIn
 from app.content.store import GenerationStore
 from app.db import Database
 from app.errors import (
-    AppError,
-    ServiceUnavailable,
-    UpstreamError,
-    UpstreamRateLimited,
-    UpstreamTimeout,
     ValidationFailed,
 )
 from app.ids import new_id
-from app.llm.base import LLMClient, LLMError, Message
+from app.llm.base import LLMClient, Message
 from app.llm.registry import ModelRegistry
 from app.models import DEFAULT_WORKSPACE, Generation, utcnow
 from app.privacy import redact
@@ -218,42 +214,6 @@ def _record(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
         variants=variants,
     )
     return generation
-
-
-_API_ERRORS: dict[str, type[AppError]] = {
-    "timeout": UpstreamTimeout,
-    "rate_limited": UpstreamRateLimited,
-    "busy": ServiceUnavailable,
-}
-
-
-def api_error(error: LLMError | None, generation: Generation | None) -> AppError:
-    """The API error for a model failure, naming the stored generation if there is one."""
-    kind = generation.error_type if generation is not None else (error.kind if error else "")
-    error_class = _API_ERRORS.get(kind or "", UpstreamError)
-    headers = {}
-    if error is not None and error.retry_after_s is not None:
-        headers["Retry-After"] = str(max(1, round(error.retry_after_s)))
-    message = (generation.error_message if generation else None) or (
-        error.message if error else "The model failed."
-    )
-    extra = {"generation_id": generation.id} if generation is not None else {}
-    return error_class(message, headers=headers, extra=extra)
-
-
-@dataclass(frozen=True)
-class Generated:
-    """A generation and the first model error it met; `replayed` for an Idempotency-Key replay."""
-
-    generation: Generation
-    error: LLMError | None = None
-    replayed: bool = False
-
-    def failure(self) -> AppError | None:
-        """The API error to answer with when no variant was written; None otherwise."""
-        if self.generation.status != "failed":
-            return None
-        return api_error(self.error, self.generation)
 
 
 async def store(context: GenerationContext, generated: Generated) -> Generated:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from app.content import service
+from app.content.outcome import Generated
 from app.content.views import generation_read
 from app.errors import AppError, error_body
 
@@ -110,7 +111,7 @@ async def events(
         cancelled.set()
 
 
-async def replayed(generated: service.Generated, request_id: str | None) -> AsyncIterator[str]:
+async def replayed(generated: Generated, request_id: str | None) -> AsyncIterator[str]:
     """The stream of an Idempotency-Key replay: the stored result, at once."""
     generation = generated.generation
     yield sse(
@@ -126,7 +127,7 @@ async def replayed(generated: service.Generated, request_id: str | None) -> Asyn
     yield DONE
 
 
-def _outcome_event(generated: service.Generated, request_id: str | None) -> str:
+def _outcome_event(generated: Generated, request_id: str | None) -> str:
     """The stored generation, or the error it ended in."""
     failure = generated.failure()
     if failure is not None:
