@@ -59,14 +59,17 @@ class BackgroundWrites:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
 
 
-async def events(
+def events(
     context: service.GenerationContext,
     plan: service.Plan,
     background: BackgroundWrites,
     request_id: str | None,
     reservation: service.TokenReservation | None,
 ) -> AsyncIterator[str]:
-    """The event stream of one generation; the reservation is settled to what it spent."""
+    """Start the generation and return its event stream.
+
+    It starts now, not when the stream is first read: a client gone before the first byte
+    still leaves a stored row, and the reservation is always settled to what was spent."""
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancelled = asyncio.Event()
 
@@ -85,12 +88,21 @@ async def events(
             logger.exception("streamed generation %s failed", plan.id)
             queue.put_nowait(("error", AppError("Internal server error.")))
 
-    yield sse(
-        "generation.created",
-        {"id": plan.id, "kind": plan.kind.name, "model": plan.alias, "n": plan.request.n},
-    )
     background.spawn(produce())
+    return _relay(plan, queue, cancelled, request_id)
+
+
+async def _relay(
+    plan: service.Plan,
+    queue: "asyncio.Queue[tuple[str, Any]]",
+    cancelled: asyncio.Event,
+    request_id: str | None,
+) -> AsyncIterator[str]:
     try:
+        yield sse(
+            "generation.created",
+            {"id": plan.id, "kind": plan.kind.name, "model": plan.alias, "n": plan.request.n},
+        )
         while True:
             try:
                 kind, payload = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
