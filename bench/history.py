@@ -252,6 +252,10 @@ def queries(url: str, rows: int) -> dict[str, tuple[dict[str, str], dict[str, st
             "created_before": (now - timedelta(days=170)).isoformat(),
         },
         "q_product": {"q": "sneaker 7"},
+        # Text no generation holds: every row must be ruled out (no index: all are read).
+        "q_absent": {"q": "kettle 99"},
+        # A brief's field name: matched every row while q searched the raw JSON.
+        "q_field_name": {"q": "product_name"},
         "poll_updated_since_1d": {
             "sort": "updated_at",
             "updated_since": (now - timedelta(days=1)).isoformat(),

@@ -22,7 +22,14 @@ def test_history_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     assert report["seed_seconds"] >= 0
     assert report["machine"]["python_speed_s"] == python_speed_s()
     queries = report["queries"]
-    for name in (*PAGES, "kind", "q_product", "poll_updated_since_1d", "not_modified_304"):
+    for name in (
+        *PAGES,
+        "kind",
+        "q_product",
+        "q_absent",
+        "poll_updated_since_1d",
+        "not_modified_304",
+    ):
         assert {"p50_ms", "p95_ms", "p99_ms", "samples"} <= set(queries[name]), name
     assert "stats_group_by_kind" in queries
     assert set(report["targets"]) == {"every_page_p99_le_15ms", "deep_p50_le_2x_first"}
