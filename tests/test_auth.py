@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.auth import keys
+from app.auth.principal import is_loopback
 from app.config import Settings
 from app.content import service
 from app.content.kinds import AD_SLOGAN
@@ -397,6 +398,25 @@ def own_network_address() -> str | None:
             return None
         address = str(probe.getsockname()[0])
     return None if address.startswith("127.") else address
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("::ffff:192.0.2.7", False),
+        ("192.0.2.7", False),
+        ("testserver", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
 
 
 class TestOpenMode:

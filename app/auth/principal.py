@@ -38,13 +38,16 @@ class Principal:
 
 
 def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost."""
+    """True for 127.0.0.0/8 (also IPv4-mapped), ::1 and localhost."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # A dual-stack socket shows IPv4 clients as ::ffff:127.0.0.1.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 # Set by a proxy in front: the request came from somewhere else, whatever the socket says.
