@@ -326,8 +326,9 @@ class TestReadiness:
         error = assert_envelope(response, 503, "not_ready")
         assert error["message"] == "Not ready: templates missing: blog_post/zh."
 
-    async def test_database_unreachable(self, settings: Settings, tmp_path: Path) -> None:
-        settings.database_url = f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}"
+    async def test_database_unreachable(self, settings: Settings) -> None:
+        # Nothing listens on port 1 of loopback: the connection is refused at once.
+        settings.database_url = "postgresql://copyforge@127.0.0.1:1/copyforge"
         response = await self.ready(settings, ModelRegistry.from_clients({"f": FakeLLM()}, "f"))
         error = assert_envelope(response, 503, "not_ready")
         assert "database unavailable" in error["message"]
