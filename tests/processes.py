@@ -55,18 +55,27 @@ def server_env(database_url: str, port: int, env: Mapping[str, str]) -> dict[str
     return full
 
 
-def _wait_ready(server: ServerProcess, timeout_s: float) -> bool:
-    """True once /readyz answers 200; False if the process exits first. Raises on timeout."""
+def answers(url: str, process: "subprocess.Popen[bytes]", timeout_s: float) -> bool:
+    """True once GET `url` answers 200; False if the process exits first or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
+        if process.poll() is not None:
             return False
         try:
-            if httpx.get(f"{server.base_url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return True
         except httpx.TransportError:
             pass
         time.sleep(0.05)
+    return False
+
+
+def _wait_ready(server: ServerProcess, timeout_s: float) -> bool:
+    """True once /readyz answers 200; False if the process exits first. Raises on timeout."""
+    if answers(f"{server.base_url}/readyz", server.process, timeout_s):
+        return True
+    if server.process.poll() is not None:
+        return False
     raise RuntimeError(f"copyforge serve not ready after {timeout_s} s:\n{server.log()[-3000:]}")
 
 

@@ -24,10 +24,9 @@ from app.content.schemas import AdSloganRequest
 from app.db import Database
 from app.llm.registry import ModelRegistry
 from app.main import create_app
-from bench.common import wait_for_http
 from tests.fakes import FakeLLM, default_script, failing
 from tests.payloads import PATHS, brief
-from tests.processes import copyforge_command
+from tests.processes import answers, copyforge_command
 from tests.servers import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -469,7 +468,7 @@ class TestOpenMode:
             cwd=tmp_path,
         )
         try:
-            wait_for_http(f"http://127.0.0.1:{port}/healthz", server, "uvicorn", 60)
+            assert answers(f"http://127.0.0.1:{port}/healthz", server, 60), "uvicorn did not start"
             assert httpx.get(f"http://127.0.0.1:{port}/v1/templates").status_code == 200
             # A local proxy's request: uvicorn trusts 127.0.0.1 and takes the forwarded client.
             proxied = httpx.get(

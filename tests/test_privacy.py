@@ -224,14 +224,8 @@ async def test_retention_purges_only_old_generations(
     old = (await client.post(PATHS["ad_slogan"], json=brief("ad_slogan"))).json()
     new = (await client.post(PATHS["ad_slogan"], json=brief("ad_slogan"))).json()
     await client.put(f"/v1/variants/{old['variants'][0]['id']}/rating", json={"score": 4})
+    await age(settings, old["id"], 31)
     database = Database(settings)
-    async with database.write_sessions() as session:
-        await session.execute(
-            update(Generation)
-            .where(Generation.id == old["id"])
-            .values(created_at=datetime.now(UTC) - timedelta(days=31))
-        )
-        await session.commit()
     assert await purge_once(database, 30) == 1
     await database.dispose()
     assert (await client.get(f"/v1/generations/{old['id']}")).status_code == 404

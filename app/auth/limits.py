@@ -141,7 +141,7 @@ class TokenReservation:
     def __init__(self, counters: Counters, counter: str, tokens: int) -> None:
         self._counters = counters
         self._counter = counter
-        self.tokens = tokens
+        self._tokens = tokens
         self._settled = False
 
     async def settle(self, spent: int) -> None:
@@ -149,9 +149,9 @@ class TokenReservation:
         if self._settled:
             return
         self._settled = True
-        if spent != self.tokens:
+        if spent != self._tokens:
             # The day's counter it was taken from, even if a new day has begun since.
-            await self._counters.incr(self._counter, spent - self.tokens, DAY_S + 60)
+            await self._counters.incr(self._counter, spent - self._tokens, DAY_S + 60)
 
 
 def create_limiter(redis_url: str | None) -> Limiter:

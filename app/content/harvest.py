@@ -63,11 +63,16 @@ def call_options(
 ) -> GenerationOptions:
     """Sampling options for one attempt; a request seed makes every attempt reproducible."""
     return GenerationOptions(
-        max_tokens=request.max_tokens or kind.default_max_tokens,
+        max_tokens=kind.max_tokens(request),
         temperature=request.temperature,
         seed=None if request.seed is None else request.seed + attempt,
         stop=kind.completion_stop if completion_mode else (),
     )
+
+
+def attempt_budget(request: GenerationOptionsIn, extra_attempts: int) -> int:
+    """The most model calls one generation may make: n, plus the replacements."""
+    return request.n + extra_attempts
 
 
 def is_usable(variant: Variant) -> bool:
@@ -173,7 +178,7 @@ async def harvest(
     on_delta: DeltaSink | None = None,
 ) -> Harvest:
     """Call the model in rounds until `n` distinct usable variants or the budget is spent."""
-    budget = request.n + extra_attempts
+    budget = attempt_budget(request, extra_attempts)
     limit = asyncio.Semaphore(max_parallel_calls)
     result = Harvest()
     while len(result.usable) < request.n and result.attempts < budget:

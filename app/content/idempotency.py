@@ -37,7 +37,6 @@ async def find(database: Database, workspace_id: str, key: str | None) -> Genera
 
 def replay(existing: Generation, request_hash: str) -> Generated:
     """The first answer again, if the replay asks for the same thing."""
-
     if existing.request_hash != request_hash:
         raise ValidationFailed(
             "This Idempotency-Key was already used with a different request.",

@@ -36,6 +36,10 @@ class ContentKind:
         """The template that writes this kind in a language."""
         return f"{self.name}/{language}"
 
+    def max_tokens(self, request: GenerationOptionsIn) -> int:
+        """The token budget of one model call: the request's, else this kind's default."""
+        return request.max_tokens or self.default_max_tokens
+
     def brief(self, request: GenerationOptionsIn) -> dict[str, Any]:
         """The request minus call options: what the template and the history see."""
         return request.model_dump(mode="json", exclude=set(OPTION_FIELDS))

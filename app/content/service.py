@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.content import idempotency
-from app.content.harvest import DeltaSink, Harvest, harvest, verdict
+from app.content.harvest import DeltaSink, Harvest, attempt_budget, harvest, verdict
 from app.content.kinds import ContentKind
 from app.content.outcome import Generated, api_error
 from app.content.schemas import GenerationOptionsIn
@@ -122,10 +122,8 @@ def plan(
     # The most a generation can spend: every call it may make (n, plus the extra attempts
     # that replace variants failing hard checks), each sending the prompt and writing up to
     # max_tokens.
-    calls = request.n + settings.extra_attempts
-    per_call = sum(estimated_tokens(m.content) for m in messages) + (
-        request.max_tokens or kind.default_max_tokens
-    )
+    calls = attempt_budget(request, settings.extra_attempts)
+    per_call = sum(estimated_tokens(m.content) for m in messages) + kind.max_tokens(request)
     return Plan(
         id=new_id(),
         kind=kind,
@@ -149,7 +147,7 @@ async def write(
     *,
     cancelled: asyncio.Event | None = None,
     on_delta: DeltaSink | None = None,
-) -> "Generated":
+) -> Generated:
     """Call the model for the plan and build the generation row (not yet stored)."""
     started = time.monotonic()
     result = await harvest(

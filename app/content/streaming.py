@@ -94,7 +94,7 @@ def events(
 
 async def _relay(
     plan: service.Plan,
-    queue: "asyncio.Queue[tuple[str, Any]]",
+    queue: asyncio.Queue[tuple[str, Any]],
     cancelled: asyncio.Event,
     request_id: str | None,
 ) -> AsyncIterator[str]:
