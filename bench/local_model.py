@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from app.llm.local import default_threads, smollm2_path
+from app.llm.local import default_threads, extra_buffer_types_off, smollm2_path
 from bench.common import RESULTS_DIR, machine, rss_mib, serve, wait_ready
 
 BRIEF = {
@@ -122,9 +122,10 @@ def main() -> None:
             )
             report["serve_rss_mib_model_loaded"] = round(rss_mib(served.process.pid), 1)
 
-            direct_rate.llama = Llama(  # type: ignore[attr-defined]
-                model_path=str(model), n_ctx=2048, n_threads=threads, verbose=False
-            )
+            with extra_buffer_types_off():  # as the service loads it
+                direct_rate.llama = Llama(  # type: ignore[attr-defined]
+                    model_path=str(model), n_ctx=2048, n_threads=threads, verbose=False
+                )
             api_rates, direct_rates = [], []
             for round_ in range(args.rounds):
                 seed = 100 + round_

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +16,8 @@ from app.llm.base import Completion, GenerationOptions, Message, StreamDelta
 from app.llm.local import smollm2_path
 from app.llm.openai_compat import OpenAICompatClient
 from app.main import create_app
-from bench.common import wait_for_http
 from tests.payloads import PATHS, brief
+from tests.processes import answers
 from tests.servers import free_port
 
 pytestmark = pytest.mark.real_model
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.real_model
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m llama_cpp.server` on a free loopback port, stopped after the module."""
+    """llama.cpp's OpenAI-compatible server on a free loopback port, stopped after the module."""
     model = smollm2_path()
     assert model is not None, "needs the [local] extra"
     port = free_port()
@@ -34,7 +35,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "tests.llama_server",
             "--model",
             str(model),
             "--host",
@@ -48,16 +49,17 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=log,
+        cwd=Path(__file__).resolve().parents[1],  # where `tests` is a package
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        try:
-            wait_for_http(f"{base}/v1/models", process, "llama_cpp.server", 60, poll_s=0.2)
-        except RuntimeError as exc:
+        if not answers(f"{base}/v1/models", process, 60):
             log.seek(0)
             stderr = log.read().decode(errors="replace")
-            raise RuntimeError(f"{exc}: {stderr[-2000:]}") from None
+            exited = process.poll() is not None
+            what = "exited before it answered" if exited else "did not answer within 60 s"
+            raise RuntimeError(f"llama_cpp.server {what}: {stderr[-2000:]}")
         yield f"{base}/v1"
     finally:
         process.terminate()

@@ -7,8 +7,9 @@ instance, runs it on one worker thread, and keeps a bounded FIFO queue in front 
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +19,35 @@ from app.llm.base import Completion, GenerationOptions, LLMError, Message, Strea
 T = TypeVar("T")
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 QUEUE_RETRY_AFTER_S = 2.0
+
+
+_DEFAULTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def extra_buffer_types_off() -> Iterator[None]:
+    """Models loaded inside keep their weights in plain CPU buffers.
+
+    llama.cpp repacks weights into "extra" buffer types for speed where the CPU allows; on
+    CPUs with AMX its AMX repack makes decoding crash (a segmentation fault in `decode`,
+    llama-cpp-python 0.3.36 built natively, on a Xeon with AMX). The bindings do not
+    expose llama.cpp's `use_extra_bufts`, so the defaults they read are overridden while a
+    model loads (under a lock: two models may load at once)."""
+    import llama_cpp.llama_cpp as bindings
+
+    with _DEFAULTS_LOCK:
+        defaults = bindings.llama_model_default_params
+
+        def plain_buffers() -> Any:
+            params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        bindings.llama_model_default_params = plain_buffers
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = defaults
 
 
 def smollm2_path() -> Path | None:
@@ -159,12 +189,13 @@ class LocalClient:
                 from llama_cpp import Llama
 
                 self._path = model_path(self.config)
-                self._llama = Llama(
-                    model_path=str(self._path),
-                    n_ctx=self.config.context_length,
-                    n_threads=self.config.threads or default_threads(),
-                    verbose=False,
-                )
+                with extra_buffer_types_off():
+                    self._llama = Llama(
+                        model_path=str(self._path),
+                        n_ctx=self.config.context_length,
+                        n_threads=self.config.threads or default_threads(),
+                        verbose=False,
+                    )
             return self._llama
 
     async def load(self) -> None:
