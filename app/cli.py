@@ -3,41 +3,48 @@
 import argparse
 import asyncio
 import sys
+import types
 import typing
 from collections.abc import Sequence
 from typing import Any, get_args, get_origin
 
 from pydantic import ValidationError
 
+from app import __version__
 from app.config import get_settings
-from app.content.kinds import KINDS, ContentKind
+from app.kinds import KINDS
+from app.kinds.base import ContentKind
 
 
-def _kind_by_cli_name(name: str) -> ContentKind:
+def _kind_by_cli_name(name: str) -> ContentKind[Any]:
     for kind in KINDS.values():
-        if name in (kind.name, kind.path.removeprefix("/v1/"), kind.name.replace("_", "-")):
+        if name in (kind.name, kind.slug):
             return kind
     raise SystemExit(f"unknown kind {name!r}; choose from: {', '.join(_cli_names())}")
 
 
 def _cli_names() -> list[str]:
-    return [k.path.removeprefix("/v1/") for k in KINDS.values()]
+    return [k.slug for k in KINDS.values()]
 
 
-def _is_list(annotation: Any) -> bool:
+def _container(annotation: Any) -> Any:
+    """`list` or `dict` for a list or mapping field (through Annotated and Optional)."""
     origin = get_origin(annotation)
     if origin is typing.Annotated:
-        return _is_list(get_args(annotation)[0])
-    return origin is list
+        return _container(get_args(annotation)[0])
+    if origin in (types.UnionType, typing.Union):
+        return next((c for a in get_args(annotation) if (c := _container(a))), None)
+    return origin if origin in (list, dict) else None
 
 
-def _add_kind_arguments(parser: argparse.ArgumentParser, kind: ContentKind) -> None:
-    for name, field in kind.request_model.model_fields.items():
+def _add_kind_arguments(parser: argparse.ArgumentParser, kind: ContentKind[Any]) -> None:
+    for name, field in kind.brief_model.model_fields.items():
         flag = "--" + name.replace("_", "-")
         help_text = field.description or ""
-        if _is_list(field.annotation):
+        container = _container(field.annotation)
+        if container is list:
             parser.add_argument(flag, dest=name, action="append", help=help_text + " (repeat)")
-        elif name == "specs":
+        elif container is dict:
             parser.add_argument(
                 flag, dest=name, action="append", metavar="NAME=VALUE", help=help_text + " (repeat)"
             )
@@ -45,24 +52,25 @@ def _add_kind_arguments(parser: argparse.ArgumentParser, kind: ContentKind) -> N
             parser.add_argument(flag, dest=name, help=help_text)
 
 
-def _brief_from_args(kind: ContentKind, args: argparse.Namespace) -> dict[str, Any]:
+def _brief_from_args(kind: ContentKind[Any], args: argparse.Namespace) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for name in kind.request_model.model_fields:
+    for name, field in kind.brief_model.model_fields.items():
         value = getattr(args, name, None)
         if value is None:
             continue
-        if name == "specs":
+        if _container(field.annotation) is dict:
             value = dict(item.split("=", 1) for item in value if "=" in item)
         data[name] = value
     return data
 
 
-async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> int:
-    from app.content.service import GenerationContext, generate, plan
-    from app.content.store import GenerationStore
-    from app.content.views import generation_read
+async def _generate(kind: ContentKind[Any], fields: dict[str, Any], as_json: bool) -> int:
     from app.db import Database
     from app.errors import AppError
+    from app.generation.plan import Order
+    from app.generation.service import GenerationContext, generate
+    from app.generation.store import GenerationStore
+    from app.generation.views import generation_read
     from app.llm.registry import ModelRegistry
     from app.migrations import upgrade
     from app.prompting import PromptLibrary
@@ -70,7 +78,7 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
     settings = get_settings()
     try:
         # Command-line values arrive as text: let pydantic convert "3" to 3 here.
-        request = kind.request_model.model_validate(brief, strict=False)
+        brief = kind.brief_model.model_validate(fields, strict=False)
     except ValidationError as exc:
         for error in exc.errors():
             print(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
@@ -87,7 +95,7 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
         context = GenerationContext(
             store, database, registry, PromptLibrary(settings.prompts_dir), settings
         )
-        result = await generate(context, plan(context, kind=kind, request=request))
+        result = await generate(context, Order(kind, brief))
     except AppError as exc:
         where = f"{exc.param}: " if exc.param else ""
         print(f"error: {where}{exc.message}", file=sys.stderr)
@@ -111,16 +119,17 @@ async def _generate(kind: ContentKind, brief: dict[str, Any], as_json: bool) -> 
     return 0
 
 
-def _serve() -> int:
+def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.auth.principal import is_loopback
     from app.migrations import upgrade
 
     settings = get_settings()
-    if not settings.auth_required and not is_loopback(settings.host):
+    host = args.host or settings.host
+    if not settings.auth_required and not is_loopback(host):
         print(
-            f"error: refusing to serve on {settings.host} with COPYFORGE_AUTH_REQUIRED=false: "
+            f"error: refusing to serve on {host} with COPYFORGE_AUTH_REQUIRED=false: "
             "without API keys anyone who can reach it can read and spend. Bind 127.0.0.1, or "
             "turn auth on and create keys with `copyforge keys create`.",
             file=sys.stderr,
@@ -130,11 +139,13 @@ def _serve() -> int:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=settings.host,
-        port=settings.port,
+        host=host,
+        port=args.port or settings.port,
         log_level=settings.log_level,
         timeout_keep_alive=settings.keep_alive_s,
-        workers=settings.workers,
+        # Reloading runs one process that restarts on code changes; workers are then moot.
+        workers=None if args.reload else args.workers or settings.workers,
+        reload=args.reload,
         timeout_graceful_shutdown=30,
     )
     return 0
@@ -203,14 +214,57 @@ async def _purge(days: int | None) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `copyforge` command."""
+def _command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    help_text: str,
+    *examples: str,
+    **kwargs: Any,
+) -> argparse.ArgumentParser:
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+    return commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copyforge", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"copyforge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="apply migrations, then serve HTTP (COPYFORGE_HOST/PORT)")
-    db = commands.add_parser("db", help="database schema")
+    serve = _command(
+        commands,
+        "serve",
+        "apply migrations, then serve HTTP (flags override COPYFORGE_HOST, _PORT, _WORKERS)",
+        "copyforge serve",
+        "copyforge serve --host 0.0.0.0 --port 9000 --workers 4",
+        "copyforge serve --reload",
+    )
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument("--workers", type=_positive, help="worker processes (default 1)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    db = _command(commands, "db", "database schema", "copyforge db upgrade")
     db.add_argument("action", choices=["upgrade"], help="upgrade to the latest schema")
-    keys = commands.add_parser("keys", help="API keys: create, list, revoke")
+    keys = _command(
+        commands,
+        "keys",
+        "API keys: create, list, revoke",
+        "copyforge keys create --workspace acme --scopes generate,read --name crm",
+        "copyforge keys list --workspace acme",
+        "copyforge keys revoke 3f2a9c0e5b7d",
+    )
     key_actions = keys.add_subparsers(dest="action", required=True)
     create = key_actions.add_parser("create", help="create a key (shown once)")
     create.add_argument("--workspace", required=True, help="workspace the key belongs to")
@@ -222,18 +276,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing.add_argument("--workspace", help="only this workspace")
     revoke = key_actions.add_parser("revoke", help="revoke a key by id or prefix")
     revoke.add_argument("key", help="key id or prefix")
-    purge = commands.add_parser("purge", help="erase generations older than N days")
+    purge = _command(
+        commands, "purge", "erase generations older than N days", "copyforge purge --days 90"
+    )
     purge.add_argument("--days", type=int, help="default: COPYFORGE_RETENTION_DAYS")
-    gen = commands.add_parser("generate", help="write copy and print the variants")
+    gen = _command(
+        commands,
+        "generate",
+        "write copy and print the variants",
+        "copyforge generate ad-slogans --product 'Aurora trail shoes' --key-message 'grip' --n 3",
+        "copyforge generate product-descriptions --product-name 'Kettle One' "
+        "--features 'boils 1 L in 3 min' --specs power='2200 W' --target-customer 'tea drinkers' "
+        "--json",
+    )
     gen.add_argument("--json", action="store_true", help="print the stored generation as JSON")
     kinds = gen.add_subparsers(dest="kind", required=True)
     for kind in KINDS.values():
-        sub = kinds.add_parser(kind.path.removeprefix("/v1/"), aliases=[kind.name], help=kind.title)
+        sub = kinds.add_parser(kind.slug, aliases=[kind.name], help=kind.title)
+        # Also after the kind's fields; SUPPRESS keeps an absent flag from undoing one before.
+        sub.add_argument(
+            "--json",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="print the stored generation as JSON",
+        )
         _add_kind_arguments(sub, kind)
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `copyforge` command."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return _serve()
+        return _serve(args)
     if args.command == "db":
         from app.migrations import upgrade
 

@@ -61,7 +61,7 @@ def _dump_json(value: Any) -> str:
 
 class Database:
     """The engines of a process: an async one with session factories for readers and writers,
-    and a plain one for the thread that stores new generations (app/content/store.py)."""
+    and a plain one for the thread that stores new generations (app/generation/store.py)."""
 
     def __init__(self, settings: Settings) -> None:
         url = async_url(settings.database_url)

@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, requires
-from app.config import Settings
 from app.db import Database
 from app.llm.registry import ModelRegistry
 from app.prompting import PromptLibrary
@@ -34,18 +33,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-async def get_app_settings(request: Request) -> Settings:
-    """The settings the app was built with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_database(request: Request) -> Database:
-    """The process's database (engine and session factories)."""
-    database: Database = request.app.state.database
-    return database
-
-
 async def get_registry(request: Request) -> ModelRegistry:
     """The model registry (tests override this with fake clients)."""
     registry: ModelRegistry = request.app.state.registry
@@ -60,8 +47,6 @@ async def get_prompts(request: Request) -> PromptLibrary:
 
 # scope="function": commit before the response is sent, so a 2xx means the row is stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
 LLMDep = Annotated[ModelRegistry, Depends(get_registry)]
 PromptsDep = Annotated[PromptLibrary, Depends(get_prompts)]
 # Callers holding each scope (all of them when auth is off on a loopback bind).

@@ -13,13 +13,14 @@ from app import __version__
 from app.auth.limits import create_limiter
 from app.auth.principal import Authenticator
 from app.config import Settings, get_settings
-from app.content.kinds import KINDS
-from app.content.router import router as content_router
-from app.content.store import GenerationStore
-from app.content.streaming import BackgroundWrites
 from app.db import Database
+from app.docs_pages import install_docs
 from app.error_handlers import install_error_handlers
+from app.generation.router import write_router
+from app.generation.store import GenerationStore
+from app.generation.streaming import BackgroundWrites
 from app.history.router import router as history_router
+from app.kinds import KINDS
 from app.llm.registry import ModelRegistry
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.prompting import PromptLibrary
@@ -48,7 +49,7 @@ def _openapi_with_server_limits(app: FastAPI, settings: Settings) -> dict[str, A
         schema = FastAPI.openapi(app)
         registry: ModelRegistry | None = getattr(app.state, "registry", None)
         for kind in KINDS.values():
-            fields = schema["components"]["schemas"][kind.request_model.__name__]["properties"]
+            fields = schema["components"]["schemas"][kind.brief_model.__name__]["properties"]
             fields["n"]["maximum"] = settings.max_n
             fields["max_tokens"]["anyOf"][0]["maximum"] = settings.max_tokens_cap
             if registry is not None and registry.aliases():
@@ -83,8 +84,8 @@ def create_app(
             else None
         )
         # What startup loaded lives as long as the process. Frozen, the cyclic garbage
-        # collector no longer walks it on every full collection: 160,000 objects, ~80 ms
-        # of stalled requests each time, the slowest 1 % of answers (bench/overhead.py).
+        # collector no longer walks it on every full collection, which stalled every request
+        # for as long as it took (docs/benchmarks.md has the figures).
         gc.freeze()
         try:
             yield
@@ -103,13 +104,17 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own pages load their scripts from a CDN; install_docs serves them locally.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so it runs first: every response, even a 413, carries the id.
     app.add_middleware(RequestIdMiddleware)
-    for router in (content_router, history_router, ratings_router, system_router):
+    for router in (write_router(), history_router, ratings_router, system_router):
         app.include_router(router)
+    install_docs(app)
     app.openapi = lambda: _openapi_with_server_limits(app, settings)  # type: ignore[method-assign]
     logging.getLogger("copyforge").setLevel(settings.log_level.upper())
     return app

@@ -1,7 +1,7 @@
 """The tables: generation, variant, rating (SQLAlchemy 2, typed)."""
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.ids import new_id
 
-GENERATION_STATUSES = ("succeeded", "partial", "failed")
+GenerationStatus = Literal["succeeded", "partial", "failed"]
 # Indexes that exist on PostgreSQL only (declared with Index.ddl_if below); comparing a
 # SQLite schema with the models leaves them out (app/migrations.py).
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_generation_search_trgm"})

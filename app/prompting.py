@@ -19,7 +19,6 @@ from app.errors import AppError, NotFound
 PROMPT_BLOCKS = ("system", "user")
 # Worked examples, used when a base model is prompted by completion instead of chat.
 EXAMPLES_BLOCK = "examples"
-PARTIALS_DIR = "_partials"
 DATA_TAG = "brief"
 
 

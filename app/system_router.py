@@ -8,10 +8,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app.config import LANGUAGES
-from app.content.kinds import KINDS
 from app.deps import LLMDep, PromptsDep, ReadCaller
 from app.error_handlers import error_response
 from app.errors import AppError
+from app.kinds import KINDS
 from app.openapi_docs import AUTH_ERRORS, error_responses
 
 router = APIRouter(tags=["Service"])

@@ -1,5 +1,5 @@
-"""Helpers shared by the benchmarks (and some tests): run `copyforge serve` or another server
-as a real process and wait for it, make a scratch PostgreSQL database, read memory and speed."""
+"""Helpers shared by the benchmarks: run `copyforge serve` or another server as a real process
+and wait for it, read memory and speed."""
 
 import functools
 import os
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -132,27 +131,3 @@ def wait_ready(served: Served, timeout_s: float = 120) -> float:
     """Seconds from process start until /readyz answers 200."""
     wait_for_http(f"{served.base_url}/readyz", served.process, "copyforge serve", timeout_s)
     return time.perf_counter() - served.started_at
-
-
-@contextmanager
-def scratch_postgres(name: str, server: str = "postgres@127.0.0.1:5432") -> Iterator[str]:
-    """An empty PostgreSQL database of its own (made anew); dropped afterwards. Yields its URL.
-
-    Raises sqlalchemy's OperationalError, before yielding, when the server cannot be reached."""
-    admin = create_engine(
-        f"postgresql+psycopg://{server}/postgres",
-        isolation_level="AUTOCOMMIT",
-        connect_args={"connect_timeout": 5},
-    )
-    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    try:
-        with admin.connect() as connection:
-            connection.execute(drop)
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield f"postgresql://{server}/{name}"
-        finally:
-            with admin.connect() as connection:
-                connection.execute(drop)
-    finally:
-        admin.dispose()

@@ -1,7 +1,7 @@
 """The cost floor of copyforge's stack: what a do-nothing service built from the same parts
 costs per request on this machine, next to copyforge itself.
 
-The mock upstream (bench/mock_upstream.py) runs for the whole run; then, one at a time, each
+The mock upstream (tests/mock_upstream.py) runs for the whole run; then, one at a time, each
 server below runs as its own process (uvicorn, one worker, uvloop + httptools, on a free
 loopback port) and gets `POST /v1/ad-slogans` with bench.overhead.BRIEF:
 

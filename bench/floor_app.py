@@ -14,7 +14,7 @@ pydantic body (product, key_message, n) and answers 201 with a small JSON dict:
   `client.chat.completions.create(...)`, the way most apps call it.
 
 The SDK apps read the upstream's `/v1` URL from the FLOOR_UPSTREAM environment variable (the
-mock, bench/mock_upstream.py, answers model `mock-1`). Every app also has `GET /readyz`, so
+mock, tests/mock_upstream.py, answers model `mock-1`). Every app also has `GET /readyz`, so
 bench.common.wait_ready can tell when it is up. Run one (bench/floor.py does):
 `python -m uvicorn bench.floor_app:create_bare_app --factory --port 8000`.
 """

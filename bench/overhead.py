@@ -2,7 +2,7 @@
 OpenAI-compatible upstream (the official `openai` SDK, AsyncOpenAI) and through copyforge's
 `POST /v1/ad-slogans` (n=1, stored in a fresh SQLite file), in one run.
 
-The mock upstream (bench/mock_upstream.py) and a real `copyforge serve` (one uvicorn worker,
+The mock upstream (tests/mock_upstream.py) and a real `copyforge serve` (one uvicorn worker,
 `COPYFORGE_EXTRA_ATTEMPTS=0`, auth off) run as their own processes; the load generator runs
 here (uvloop; aiohttp for copyforge; for the mock, the SDK over its aiohttp transport, called
 exactly as copyforge calls it). The direct requests replay the exact messages and max_tokens
@@ -204,7 +204,7 @@ def mock_upstream(workdir: Path) -> Iterator[tuple[str, int]]:
     """The mock upstream in its own process (one uvicorn worker); yields its /v1 URL and pid."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.mock_upstream", "--port", str(port)],
+        [sys.executable, "-m", "tests.mock_upstream", "--port", str(port)],
         cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "mock.log").open("wb"),

@@ -72,7 +72,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("database: driver", ("aiosqlite/", "psycopg/", "sqlite3/")),
     ("database: SQLAlchemy", ("sqlalchemy/", "<sqlalchemy")),
     ("prompt rendering", ("app/prompting.py", "jinja2/", ".j2")),
-    ("checks and parsing", ("app/checks/", "app/content/parsing.py")),
+    ("checks and parsing", ("app/checks/", "app/kinds/parsing.py")),
     ("copyforge service", ("app/",)),
     ("FastAPI/Starlette", ("fastapi/", "starlette/")),
     (LOOP, ("uvicorn/", "uvloop/", "asyncio/", "httptools/")),
@@ -87,7 +87,7 @@ RUNNER_FRAMES = (
 )
 # The loops of threads that run work handed over by the event loop.
 WORKERS = (
-    ("_worker", "concurrent/futures/thread.py"),  # app/content/store.py's thread
+    ("_worker", "concurrent/futures/thread.py"),  # app/generation/store.py's thread
     ("_connection_worker_thread", "aiosqlite/core.py"),
 )
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")

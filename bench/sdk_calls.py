@@ -1,6 +1,6 @@
 """What one chat completion costs the caller, by the way the `openai` SDK is called.
 
-The mock upstream (bench/mock_upstream.py, its own process) answers; this process sends
+The mock upstream (tests/mock_upstream.py, its own process) answers; this process sends
 `--calls` completions, `--in-flight` at a time, each way in turn, and reports this process's
 CPU milliseconds per call and the calls per second:
 

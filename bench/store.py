@@ -1,4 +1,4 @@
-"""What storing a generation costs: app/content/store.py's group-commit writer, alone and
+"""What storing a generation costs: app/generation/store.py's group-commit writer, alone and
 under load, on SQLite and PostgreSQL.
 
 A generation here is one ad-slogan request's row (a rendered prompt of about 2,300
@@ -25,68 +25,19 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import uvloop
 from sqlalchemy import insert
 
 from app.config import Settings
-from app.content.store import GENERATION_TABLE, VARIANT_TABLE, GenerationStore, row_values
 from app.db import Database
-from app.ids import new_id
+from app.generation.store import GENERATION_TABLE, VARIANT_TABLE, GenerationStore, row_values
 from app.migrations import upgrade
-from app.models import Generation, Variant, utcnow
-from bench.common import RESULTS_DIR, machine, scratch_postgres
+from bench.common import RESULTS_DIR, machine
+from tests.databases import scratch_postgres
+from tests.rows import sample_generation
 
 POSTGRES_NAME = "bench_store"
-
-
-def sample_generation(**overrides: Any) -> Generation:
-    """A complete new generation with two variants, every column set as the service sets it."""
-    now, generation_id = utcnow(), new_id()
-    variants = [
-        Variant(
-            id=new_id(),
-            generation_id=generation_id,
-            index=index,
-            text=f"Grip that holds, take {index} — 抓地有力",
-            checks_json=[{"name": "not_empty", "passed": True, "hard": True, "detail": None}] * 8,
-            score=0.9,
-            created_at=now,
-            ratings=[],
-        )
-        for index in range(2)
-    ]
-    fields: dict[str, Any] = {
-        "id": generation_id,
-        "workspace_id": "default",
-        "kind": "ad_slogan",
-        "language": "en",
-        "input_json": {"product": "Aurora trail shoes", "note": "{{ 7*7 }}"},
-        "brand_id": None,
-        "template_name": "ad_slogan/en.j2",
-        "template_version": "0" * 64,
-        "system_prompt": "You write advertising slogans. " * 50,
-        "prompt": "<brief>Aurora trail running shoes, grip on wet rock</brief> " * 14,
-        "model_alias": "mock",
-        "provider": "openai_compat",
-        "resolved_model": "mock-1",
-        "fallback_alias": None,
-        "request_hash": "1" * 64,
-        "options_json": {"n": 2, "attempts": 2, "prompt_mode": "chat"},
-        "status": "succeeded",
-        "error_type": None,
-        "error_message": None,
-        "input_tokens": 120,
-        "output_tokens": 24,
-        "latency_ms": 5,
-        "idempotency_key": None,
-        "search_text": "aurora trail shoes\n{{ 7*7 }}",
-        "created_at": now,
-        "updated_at": now,
-        "variants": variants,
-    }
-    return Generation(**{**fields, **overrides})
 
 
 async def timed(work: Callable[[], Awaitable[None]], count: int) -> dict[str, float]:

@@ -18,10 +18,9 @@ from fastapi import FastAPI
 from app.auth import keys
 from app.auth.principal import is_loopback
 from app.config import Settings
-from app.content import service
-from app.content.kinds import AD_SLOGAN
-from app.content.schemas import AdSloganRequest
 from app.db import Database
+from app.generation.plan import Order, make_plan
+from app.kinds.ad_slogan import AD_SLOGAN, AdSloganRequest
 from app.llm.registry import ModelRegistry
 from app.main import create_app
 from tests.fakes import FakeLLM, default_script, failing
@@ -279,11 +278,11 @@ class TestTokenBudget:
     @staticmethod
     def ceiling(app: FastAPI, body: dict[str, Any]) -> int:
         state = app.state
-        context = service.GenerationContext(
-            state.store, state.database, state.registry, state.prompts, state.settings
+        order = Order(AD_SLOGAN, AdSloganRequest.model_validate(body))
+        plan = make_plan(
+            order, registry=state.registry, prompts=state.prompts, settings=state.settings
         )
-        request = AdSloganRequest.model_validate(body)
-        return service.plan(context, kind=AD_SLOGAN, request=request).token_ceiling
+        return plan.token_ceiling
 
     @pytest.mark.parametrize("counters", ["memory", "redis"])
     async def test_concurrent_requests_never_overspend(

@@ -11,8 +11,9 @@ from typing import Any, NamedTuple, cast
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from bench.mock_upstream import SLOGANS_EN, create_mock_app
-from tests.processes import copyforge_command
+from app import __version__
+from tests.mock_upstream import SLOGANS_EN, create_mock_app
+from tests.processes import answers, copyforge_command
 from tests.servers import free_port, serve_in_thread
 
 TIMEOUT_S = 60
@@ -147,24 +148,19 @@ def test_generate_prints_numbered_variants_and_stores_the_row(
     ]
 
 
+@pytest.mark.parametrize("where", ["before the kind", "after the fields"])
 def test_generate_json_prints_the_stored_generation(
-    db_path: Path, tmp_path: Path, upstream: Upstream
+    db_path: Path, tmp_path: Path, upstream: Upstream, where: str
 ) -> None:
-
-    done = run_cli(
-        "generate",
-        "--json",
-        *SLOGAN_ARGS[1:],
-        "grip on wet rock",
-        "--n",
-        "2",
-        "--keywords",
-        "grip",
-        "--keywords",
-        "rock",
-        env=cli_env(db_path, upstream.base_url),
-        cwd=tmp_path,
+    fields = [*SLOGAN_ARGS[1:], "grip on wet rock", "--n", "2", "--keywords", "grip"]
+    fields += ["--keywords", "rock"]
+    args = (
+        ("generate", "--json", *fields)
+        if where == "before the kind"
+        else ("generate", *fields, "--json")
     )
+
+    done = run_cli(*args, env=cli_env(db_path, upstream.base_url), cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     generation = json.loads(done.stdout)
@@ -274,3 +270,41 @@ def test_unknown_kind_fails(db_path: Path, tmp_path: Path) -> None:
     assert "ad-slogans" in done.stderr  # it says what would have worked
     assert "Traceback" not in done.stderr
     assert not db_path.exists()
+
+
+def test_version(tmp_path: Path) -> None:
+    done = run_cli("--version", env=cli_env(tmp_path / "unused.db"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"copyforge {__version__}"
+
+
+def test_serve_takes_host_and_port_flags_over_the_environment(
+    db_path: Path, tmp_path: Path
+) -> None:
+    port, env_port = free_port(), free_port()
+    env = {**cli_env(db_path), "COPYFORGE_PORT": str(env_port), "COPYFORGE_AUTH_REQUIRED": "false"}
+    command = [copyforge_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    try:
+        assert answers(f"http://127.0.0.1:{port}/healthz", process, TIMEOUT_S)
+        assert not answers(f"http://127.0.0.1:{env_port}/healthz", process, 0.5)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=TIMEOUT_S)
+    # uvicorn stops cleanly on SIGTERM, then exits by re-raising it.
+    assert "Application shutdown complete" in stderr.decode(errors="replace")
+
+
+def test_serve_refuses_open_mode_off_loopback_whatever_the_flag(
+    db_path: Path, tmp_path: Path
+) -> None:
+    env = {**cli_env(db_path), "COPYFORGE_AUTH_REQUIRED": "false"}
+    done = run_cli("serve", "--host", "0.0.0.0", "--port", str(free_port()), env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "refusing to serve on 0.0.0.0" in done.stderr
+
+
+def test_serve_refuses_zero_workers(db_path: Path, tmp_path: Path) -> None:
+    done = run_cli("serve", "--workers", "0", env=cli_env(db_path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--workers: must be at least 1" in done.stderr

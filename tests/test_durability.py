@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from bench.common import scratch_postgres
-from bench.mock_upstream import create_mock_app
+from tests.databases import scratch_postgres
+from tests.mock_upstream import create_mock_app
 from tests.payloads import PATHS, brief
 from tests.processes import ServerProcess, kill_server, running_server, start_server, stop_server
 from tests.servers import serve_in_thread

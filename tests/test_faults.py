@@ -1,4 +1,4 @@
-"""Upstream faults, chosen per request through the mock's model syntax (bench/mock_upstream.py):
+"""Upstream faults, chosen per request through the mock's model syntax (tests/mock_upstream.py):
 what OpenAICompatClient raises through the real `openai` SDK, what copyforge answers and
 stores, and how many attempts the upstream saw."""
 
@@ -20,7 +20,7 @@ from app.config import ModelConfig, Settings
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta
 from app.llm.openai_compat import OpenAICompatClient
 from app.main import create_app
-from bench.mock_upstream import SLOGANS_EN, MockModel, create_mock_app, parse_model
+from tests.mock_upstream import SLOGANS_EN, MockModel, create_mock_app, parse_model
 from tests.servers import serve_in_thread
 
 KEY_ENV = "COPYFORGE_TEST_FAULTS_KEY"

@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+import pytest
 
 from tests.fakes import FakeLLM, failing
 from tests.payloads import PATHS, brief
@@ -87,3 +88,37 @@ async def test_keys_are_validated(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["param"] == "Idempotency-Key"
+
+
+@pytest.mark.parametrize("leader", ["plain", "streamed"])
+async def test_streamed_and_plain_twins_share_one_flight(
+    client: httpx.AsyncClient, fake_llm: FakeLLM, leader: str
+) -> None:
+    # The model is slow, so the second request arrives while the first is writing.
+    fake_llm.delay_s = 0.3
+    headers = {
+        "plain": {"Idempotency-Key": "twins"},
+        "streamed": {"Idempotency-Key": "twins", **SSE},
+    }
+    follower = "streamed" if leader == "plain" else "plain"
+
+    async def send(which: str) -> httpx.Response:
+        return await client.post(
+            PATHS["ad_slogan"], json=brief("ad_slogan"), headers=headers[which]
+        )
+
+    first = asyncio.create_task(send(leader))
+    await asyncio.sleep(0.05)
+    answers = dict(
+        zip((leader, follower), await asyncio.gather(first, send(follower)), strict=True)
+    )
+
+    events = parse_events(answers["streamed"].text)
+    created = next(data for name, data in events if name == "generation.created")
+    completed = next(data for name, data in events if name == "generation.completed")
+    # One generation: the stream announces the id it ends with, the one the JSON twin got.
+    assert created["id"] == completed["id"] == answers["plain"].json()["id"]
+    assert answers[follower].headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in answers[leader].headers
+    assert len(fake_llm.calls) == 1  # the model wrote once for both
+    assert await stored_count(client) == 1

@@ -1,4 +1,4 @@
-"""The openai_compat provider through the real `openai` SDK, against bench/mock_upstream.py
+"""The openai_compat provider through the real `openai` SDK, against tests/mock_upstream.py
 served on 127.0.0.1, and the whole service end to end on top of it."""
 
 import socket
@@ -13,11 +13,11 @@ import pytest
 from starlette.applications import Starlette
 
 from app.config import ModelConfig, Settings
-from app.content.kinds import KINDS
+from app.kinds import KINDS
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta
 from app.llm.openai_compat import OpenAICompatClient, parse_completion
 from app.main import create_app
-from bench.mock_upstream import (
+from tests.mock_upstream import (
     BLOGS_EN,
     BLOGS_ZH,
     DESCRIPTIONS_EN,

@@ -4,7 +4,7 @@ import pytest
 
 from app.checks.ad_law import absolute_claims
 from app.checks.text import word_count
-from app.content.parsing import parse_markdown_article, parse_one_line, parse_prose
+from app.kinds.parsing import parse_markdown_article, parse_one_line, parse_prose
 
 
 @pytest.mark.parametrize(

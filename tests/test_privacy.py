@@ -18,8 +18,8 @@ from app.main import create_app
 from app.models import Generation
 from app.privacy import redact_text
 from app.retention import purge_once
-from bench.mock_upstream import create_mock_app
 from tests.fakes import FakeLLM
+from tests.mock_upstream import create_mock_app
 from tests.payloads import PATHS, brief
 from tests.processes import copyforge_command
 from tests.servers import serve_in_thread

@@ -19,8 +19,8 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.migrations import upgrade
-from bench.common import serve, wait_ready
-from bench.mock_upstream import create_mock_app
+from tests.mock_upstream import create_mock_app
+from tests.processes import running_server
 from tests.servers import serve_in_thread
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -57,8 +57,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
             + '/v1", "model": "mock-1"}}',
             "COPYFORGE_DEFAULT_MODEL": "mock",
         }
-        with serve(tmp_path, env) as served:
-            wait_ready(served)
+        with running_server(url, tmp_path / "serve.log", env) as served:
             run = subprocess.run(
                 [
                     str(Path(sys.executable).parent / "schemathesis"),

@@ -1,4 +1,4 @@
-"""The group-commit store (app/content/store.py) against the real database: what waits together
+"""The group-commit store (app/generation/store.py) against the real database: what waits together
 is written together, one bad row fails alone, and a cancelled caller's row is still stored."""
 
 import asyncio
@@ -9,10 +9,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
-from app.content.store import GenerationStore
 from app.db import Database
+from app.generation.store import GenerationStore
 from app.models import Generation, Variant
-from bench.store import sample_generation as generation
+from tests.rows import sample_generation as generation
 
 
 @pytest.fixture

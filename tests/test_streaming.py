@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.content import streaming
+from app.generation import streaming
 from app.llm.base import GenerationOptions, Message, StreamEvent
 from app.llm.registry import ModelRegistry
 from app.main import create_app

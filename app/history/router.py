@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.config import Language
-from app.content.schemas import GenerationRead
-from app.content.views import generation_read
 from app.deps import AdminCaller, ReadCaller, SessionDep
 from app.etag import json_with_etag
 from app.fields import Identifier, IsoDatetime, Sha256Hex, ShortText
+from app.generation.schemas import GenerationRead
+from app.generation.views import generation_read
 from app.history import service
 from app.history.schemas import (
     GenerationFilters,
@@ -18,6 +18,7 @@ from app.history.schemas import (
     Sort,
     StatsRead,
 )
+from app.models import GenerationStatus
 from app.openapi_docs import AUTH_ERRORS, error_responses
 
 router = APIRouter(prefix="/v1", tags=["History"])
@@ -40,10 +41,8 @@ KindFilter = Annotated[
         examples=["ad_slogan"],
     ),
 ]
-ShortFilter = Annotated[str | None, Query(max_length=100)]
 StatusFilter = Annotated[
-    str | None,
-    Query(pattern=r"^(succeeded|partial|failed)$", description="succeeded, partial or failed."),
+    GenerationStatus | None, Query(description="succeeded, partial or failed.")
 ]
 
 

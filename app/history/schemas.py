@@ -5,7 +5,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.content.schemas import GenerationRead
+from app.generation.schemas import GenerationRead
+from app.models import GenerationStatus
 
 
 class Sort(StrEnum):
@@ -63,7 +64,7 @@ class GenerationFilters(BaseModel):
     kind: str | None = None
     model: str | None = None
     template_version: str | None = None
-    status: str | None = None
+    status: GenerationStatus | None = None
     language: str | None = None
     min_rating: float | None = None
     created_after: datetime | None = None

@@ -1,15 +1,15 @@
 """Any OpenAI-compatible chat-completions API, through the official `openai` SDK.
 
 The SDK still builds, sends and times every request and turns every failed status into its
-typed error; three choices keep its own cost per call low (CPU per call under load, measured
-against the mock upstream: 4.4 ms the usual way, 1.6 ms this way; plain HTTP would be 0.5):
+typed error; three choices keep its own CPU cost per call low (measured in
+docs/benchmarks.md, "What was changed, with the profile that pointed at it"):
 - the SDK's aiohttp transport (`DefaultAioHttpClient`) instead of its default HTTP client,
   whose connection pool checks every idle connection on every request;
 - `client.post("/chat/completions", ...)`, the SDK's documented call for a raw endpoint:
   `chat.completions.create` first walks the request through the SDK's parameter
   transformer, which changes nothing in a body of plain strings and numbers;
 - a plain (non-streamed) answer comes back as the raw response and only the five fields
-  copyforge stores are read from it: building the typed `ChatCompletion` cost 0.6 ms.
+  copyforge stores are read from it, instead of building the typed `ChatCompletion`.
 """
 
 import asyncio

@@ -1,12 +1,28 @@
 """Model aliases: which client serves a request, and what `GET /v1/models` shows."""
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from app.config import ModelConfig, Settings
 from app.errors import ServiceUnavailable, ValidationFailed
 from app.llm.base import LLMClient
 from app.llm.fallback import FallbackClient
+
+PromptMode = Literal["chat", "completion"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one request's model is served, decided once before anything is rendered."""
+
+    alias: str
+    client: LLMClient
+    # `completion` for base models that continue a text rather than answer a chat.
+    prompt_mode: PromptMode
+    # Whether briefs are redacted first, decided for every model that may serve the alias.
+    redacts: bool
+    fallback: str | None
 
 
 def create_client(alias: str, config: ModelConfig) -> LLMClient:
@@ -62,6 +78,18 @@ class ModelRegistry:
         """Every alias, sorted."""
         return sorted(set(self._configs) | set(self._clients))
 
+    def route(self, model: str | None, language: str) -> Route:
+        """The route of a request naming `model` (or none) in `language`."""
+        alias = self.resolve_alias(model, language)
+        config = self._configs.get(alias)
+        return Route(
+            alias=alias,
+            client=self.client(alias),
+            prompt_mode=config.prompt_mode if config else "chat",
+            redacts=self._redacts(config),
+            fallback=config.fallback if config else None,
+        )
+
     def resolve_alias(self, alias: str | None, language: str) -> str:
         """The alias a request names, else the one configured for its language, else default."""
         if alias is not None:
@@ -81,13 +109,9 @@ class ModelRegistry:
             )
         return self.default
 
-    def redacts(self, alias: str) -> bool:
-        """Whether briefs sent to this alias are redacted first.
-
-        Decided for every model that may serve the alias, its fallback included: the prompt
-        is rendered once, before anyone knows whether the primary will fail, so a local
-        primary with a remote fallback must not send a remote model personal data."""
-        config = self._configs.get(alias)
+    def _redacts(self, config: ModelConfig | None) -> bool:
+        # The prompt is rendered once, before anyone knows whether the primary will fail, so
+        # a local primary with a remote fallback must not send a remote model personal data.
         if config is None:
             return False
         fallback = self._configs.get(config.fallback) if config.fallback else None
@@ -106,11 +130,6 @@ class ModelRegistry:
 
         problem = local_problem(config)
         return f"model {alias!r}: {problem}" if problem else None
-
-    def prompt_mode(self, alias: str) -> str:
-        """`chat`, or `completion` for base models that continue a text."""
-        config = self._configs.get(alias)
-        return config.prompt_mode if config else "chat"
 
     def _own_client(self, alias: str) -> LLMClient:
         if alias not in self._clients:

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from app.content.schemas import RatingRead
 from app.deps import RateCaller, SessionDep
+from app.generation.schemas import RatingRead
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.ratings.schemas import RatingCreate
 from app.ratings.service import rate_variant

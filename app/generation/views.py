@@ -1,6 +1,6 @@
 """ORM rows -> read models (one place, so every endpoint shows a generation the same way)."""
 
-from app.content.schemas import (
+from app.generation.schemas import (
     CheckRead,
     ErrorRead,
     GenerationRead,

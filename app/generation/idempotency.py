@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.content.outcome import Generated
 from app.db import Database
 from app.errors import ValidationFailed
+from app.generation.outcome import Generated
 from app.models import Generation, Variant
 
 _in_flight: dict[tuple[str, str], asyncio.Future[Generated]] = {}

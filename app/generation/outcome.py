@@ -1,6 +1,7 @@
-"""What a generation ended in: the stored row, the first model error, and the API error
-a failure answers with."""
+"""What a generation tells its caller: events while it runs, and what it ended in (the stored
+row, the first model error, and the API error a failure answers with)."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.errors import (
@@ -35,6 +36,31 @@ def api_error(error: LLMError | None, generation: Generation | None) -> AppError
 
 
 @dataclass(frozen=True)
+class Started:
+    """The generation that will answer is known: a new one about to call the model, or a
+    stored one (`replayed`) answering an Idempotency-Key again."""
+
+    id: str
+    kind: str
+    model: str
+    n: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of streamed text of one attempt."""
+
+    attempt: int
+    text: str
+
+
+Event = Started | Delta
+# Receives a generation's events as they happen; given one, the model calls stream.
+EventSink = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Generated:
     """A generation and the first model error it met; `replayed` for an Idempotency-Key replay."""
 
@@ -47,3 +73,14 @@ class Generated:
         if self.generation.status != "failed":
             return None
         return api_error(self.error, self.generation)
+
+    def started(self) -> Started:
+        """The `Started` event of a stored generation (for a replay)."""
+        generation = self.generation
+        return Started(
+            id=generation.id,
+            kind=generation.kind,
+            model=generation.model_alias,
+            n=int(generation.options_json.get("n", 1)),
+            replayed=self.replayed,
+        )

@@ -8,22 +8,32 @@ keeps the ones that pass the hard checks and differ from those already kept, and
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from app.checks import score
-from app.content.kinds import ContentKind
-from app.content.parsing import strip_controls
-from app.content.schemas import GenerationOptionsIn
+from app.generation.outcome import Delta, EventSink
+from app.generation.plan import Plan
 from app.ids import new_id
-from app.llm.base import Completion, GenerationOptions, LLMClient, LLMError, Message, StreamDelta
-from app.models import Variant
+from app.kinds.base import Brief, ContentKind
+from app.kinds.parsing import strip_controls
+from app.llm.base import (
+    Completion,
+    ErrorKind,
+    GenerationOptions,
+    LLMClient,
+    LLMError,
+    Message,
+    StreamDelta,
+)
+from app.models import GenerationStatus, Variant
 
 _NOT_WORDS = re.compile(r"[\W_]+")
 logger = logging.getLogger("copyforge.harvest")
 
-# Called with (attempt, text) for each piece of streamed text.
-DeltaSink = Callable[[int, str], Awaitable[None]]
+# Why a generation is not `succeeded`: a model error, or one of the harvest's own reasons.
+ErrorType = ErrorKind | Literal["client_disconnected", "empty_output", "checks_failed"]
 
 
 @dataclass
@@ -57,22 +67,56 @@ class Harvest:
             variant.index = index
         return variants
 
+    def outcome(self, n: int) -> tuple[GenerationStatus, ErrorType | None, str | None]:
+        """Status, error type and error message of the generation these calls make."""
+        variants = len(self.usable) + len(self.rejected)
+        if self.cancelled:
+            status: GenerationStatus = "partial" if variants else "failed"
+            return (
+                status,
+                "client_disconnected",
+                "The client disconnected before the copy was done.",
+            )
+        if len(self.usable) >= n:
+            return "succeeded", None, None
+        if not self.completions:
+            error = self.errors[0] if self.errors else LLMError("upstream", "No model answer.")
+            return "failed", error.kind, error.message
+        if not variants:
+            return (
+                "failed",
+                "empty_output",
+                f"The model answered {len(self.completions)} times without usable text.",
+            )
+        failed_checks = sorted(
+            {
+                c["name"]
+                for v in self.rejected
+                for c in v.checks_json
+                if c["hard"] and not c["passed"]
+            }
+        )
+        if self.errors and not failed_checks:
+            error = self.errors[0]
+            return "partial", error.kind, error.message
+        message = (
+            f"{len(self.usable)} of {n} variants passed the hard checks after "
+            f"{self.attempts} attempts"
+        )
+        if failed_checks:
+            message += f"; failed: {', '.join(failed_checks)}"
+        return "partial", "checks_failed", message + "."
 
-def call_options(
-    kind: ContentKind, request: GenerationOptionsIn, attempt: int, *, completion_mode: bool
-) -> GenerationOptions:
-    """Sampling options for one attempt; a request seed makes every attempt reproducible."""
+
+def call_options(plan: Plan, attempt: int) -> GenerationOptions:
+    """Sampling options for one attempt; a brief's seed makes every attempt reproducible."""
+    brief = plan.brief
     return GenerationOptions(
-        max_tokens=kind.max_tokens(request),
-        temperature=request.temperature,
-        seed=None if request.seed is None else request.seed + attempt,
-        stop=kind.completion_stop if completion_mode else (),
+        max_tokens=plan.kind.max_tokens(brief),
+        temperature=brief.temperature,
+        seed=None if brief.seed is None else brief.seed + attempt,
+        stop=plan.kind.completion_stop if plan.completion_mode else (),
     )
-
-
-def attempt_budget(request: GenerationOptionsIn, extra_attempts: int) -> int:
-    """The most model calls one generation may make: n, plus the replacements."""
-    return request.n + extra_attempts
 
 
 def is_usable(variant: Variant) -> bool:
@@ -80,10 +124,10 @@ def is_usable(variant: Variant) -> bool:
     return all(c["passed"] for c in variant.checks_json if c["hard"])
 
 
-def build_variant(kind: ContentKind, request: GenerationOptionsIn, raw: str) -> Variant:
+def build_variant(kind: ContentKind[Any], brief: Brief, raw: str) -> Variant:
     """Parse raw model output into a checked variant."""
     text = kind.parse(strip_controls(raw))
-    checks = kind.check(text, request)
+    checks = kind.check(text, brief)
     return Variant(
         id=new_id(),
         text=text,
@@ -98,18 +142,18 @@ async def _call(
     messages: Sequence[Message],
     options: GenerationOptions,
     attempt: int,
-    on_delta: DeltaSink | None,
+    on_event: EventSink | None,
 ) -> Completion | LLMError:
     parts: list[str] = []
     try:
-        if on_delta is None:
+        if on_event is None:
             return await client.complete(messages, options)
         async for event in client.stream(messages, options):
             if isinstance(event, StreamDelta):
                 parts.append(event.text)
                 # The stream shows no control characters, as the stored text has none.
                 if shown := strip_controls(event.text):
-                    await on_delta(attempt, shown)
+                    await on_event(Delta(attempt, shown))
             else:
                 return event
         return LLMError("upstream", "The model's stream ended without a final answer.")
@@ -135,13 +179,13 @@ async def _round(
     options: Sequence[tuple[int, GenerationOptions]],
     limit: asyncio.Semaphore,
     cancelled: asyncio.Event,
-    on_delta: DeltaSink | None,
+    on_event: EventSink | None,
 ) -> list[Completion | LLMError]:
     """Run calls concurrently until all finish or `cancelled` is set; return what they gave."""
 
     async def bounded(attempt: int, option: GenerationOptions) -> Completion | LLMError:
         async with limit:
-            return await _call(client, messages, option, attempt, on_delta)
+            return await _call(client, messages, option, attempt, on_event)
 
     tasks = [asyncio.create_task(bounded(a, o)) for a, o in options]
     stop = asyncio.create_task(cancelled.wait())
@@ -166,68 +210,27 @@ async def _round(
 
 
 async def harvest(
-    client: LLMClient,
-    messages: Sequence[Message],
-    kind: ContentKind,
-    request: GenerationOptionsIn,
-    *,
-    extra_attempts: int,
-    max_parallel_calls: int,
-    completion_mode: bool,
-    cancelled: asyncio.Event,
-    on_delta: DeltaSink | None = None,
+    plan: Plan, *, cancelled: asyncio.Event, on_event: EventSink | None = None
 ) -> Harvest:
     """Call the model in rounds until `n` distinct usable variants or the budget is spent."""
-    budget = attempt_budget(request, extra_attempts)
-    limit = asyncio.Semaphore(max_parallel_calls)
+    n, budget = plan.brief.n, plan.budget
+    limit = asyncio.Semaphore(budget.parallel)
     result = Harvest()
-    while len(result.usable) < request.n and result.attempts < budget:
-        wanted = min(request.n - len(result.usable), budget - result.attempts)
+    while len(result.usable) < n and result.attempts < budget.calls:
+        wanted = min(n - len(result.usable), budget.calls - result.attempts)
         attempts = range(result.attempts, result.attempts + wanted)
         result.attempts += wanted
-        options = [
-            (a, call_options(kind, request, a, completion_mode=completion_mode)) for a in attempts
-        ]
-        finished = await _round(client, messages, options, limit, cancelled, on_delta)
+        options = [(a, call_options(plan, a)) for a in attempts]
+        finished = await _round(
+            plan.route.client, plan.messages, options, limit, cancelled, on_event
+        )
         result.cancelled = cancelled.is_set()
         for item in finished:
             if isinstance(item, LLMError):
                 result.errors.append(item)
             else:
-                result.add(build_variant(kind, request, item.text), item)
+                result.add(build_variant(plan.kind, plan.brief, item.text), item)
         if result.cancelled or not any(isinstance(i, Completion) for i in finished):
             # A client that left, or a model that only fails: more attempts won't help.
             break
     return result
-
-
-def verdict(result: Harvest, n: int) -> tuple[str, str | None, str | None]:
-    """Status, error type and error message of a harvest."""
-    variants = len(result.usable) + len(result.rejected)
-    if result.cancelled:
-        status = "partial" if variants else "failed"
-        return status, "client_disconnected", "The client disconnected before the copy was done."
-    if len(result.usable) >= n:
-        return "succeeded", None, None
-    if not result.completions:
-        error = result.errors[0] if result.errors else LLMError("upstream", "No model answer.")
-        return "failed", error.kind, error.message
-    if not variants:
-        return (
-            "failed",
-            "empty_output",
-            f"The model answered {len(result.completions)} times without usable text.",
-        )
-    failed_checks = sorted(
-        {c["name"] for v in result.rejected for c in v.checks_json if c["hard"] and not c["passed"]}
-    )
-    if result.errors and not failed_checks:
-        error = result.errors[0]
-        return "partial", error.kind, error.message
-    message = (
-        f"{len(result.usable)} of {n} variants passed the hard checks after "
-        f"{result.attempts} attempts"
-    )
-    if failed_checks:
-        message += f"; failed: {', '.join(failed_checks)}"
-    return "partial", "checks_failed", message + "."

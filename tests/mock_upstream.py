@@ -2,7 +2,7 @@
 
 It answers with plausible copy for the kind of prompt it receives, in the prompt's language,
 streaming included. The request's seed (else a request counter) picks one of five variants,
-so the `n` variants of a generation differ. Run it: `python -m bench.mock_upstream --port 9100`.
+so the `n` variants of a generation differ. Run it: `python -m tests.mock_upstream --port 9100`.
 
 Faults are chosen per request through the `model` field, the one thing a client such as
 copyforge's openai_compat provider varies per alias: a name, then `+key=value` options in any

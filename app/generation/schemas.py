@@ -1,0 +1,97 @@
+"""Read models: a generation, its variants, checks and ratings as the API shows them."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import GenerationStatus
+
+
+class CheckRead(BaseModel):
+    """One rule applied to a variant."""
+
+    name: str
+    passed: bool
+    hard: bool = Field(description="A hard rule failing makes the variant unusable.")
+    detail: str | None = None
+
+
+class RatingRead(BaseModel):
+    """A rating of a variant."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    variant_id: str
+    rater: str
+    score: int
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VariantRead(BaseModel):
+    """One candidate text with its checks and ratings."""
+
+    id: str
+    index: int
+    text: str
+    checks: list[CheckRead]
+    score: float | None = Field(description="Share of checks passed, 0..1.")
+    rating_count: int
+    rating_mean: float | None
+    ratings: list[RatingRead]
+
+
+class UsageRead(BaseModel):
+    """Tokens spent and time taken."""
+
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+
+
+class TemplateRef(BaseModel):
+    """Which template wrote the prompt."""
+
+    name: str
+    version: str
+
+
+class PromptRead(BaseModel):
+    """The prompt as the model received it."""
+
+    system: str
+    user: str
+
+
+class ErrorRead(BaseModel):
+    """Why a generation failed or was cut short."""
+
+    type: str
+    message: str
+
+
+class GenerationRead(BaseModel):
+    """A generation with its provenance and variants."""
+
+    id: str
+    kind: str
+    language: str
+    status: GenerationStatus
+    model: str = Field(description="The alias requested.")
+    provider: str
+    resolved_model: str | None = Field(description="The model the provider says answered.")
+    fallback_model: str | None = Field(
+        description="The fallback alias that wrote some or all variants, if the model failed."
+    )
+    template: TemplateRef
+    input: dict[str, Any] = Field(description="The brief as validated.")
+    options: dict[str, Any]
+    usage: UsageRead
+    error: ErrorRead | None
+    prompt: PromptRead | None = Field(description="Present on the single-generation view.")
+    variants: list[VariantRead]
+    created_at: datetime
+    updated_at: datetime

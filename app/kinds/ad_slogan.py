@@ -1,0 +1,60 @@
+"""Ad slogans: one line, one message, within `max_chars`."""
+
+from pydantic import ConfigDict, Field
+
+from app.checks import CheckResult, rules
+from app.fields import LongText, ShortText, WholeNumber
+from app.kinds.base import Brief, ContentKind
+from app.kinds.parsing import parse_one_line
+
+
+class AdSloganRequest(Brief):
+    """Brief for ad slogans."""
+
+    product: ShortText = Field(description="Product or brand the slogan sells.")
+    brand: ShortText | None = Field(None, description="Brand name, if different.")
+    key_message: LongText = Field(description="What the slogan must stress.")
+    max_chars: WholeNumber = Field(
+        60, ge=5, le=200, description="Longest acceptable slogan, characters."
+    )
+
+    # Strictness and forbidden extras come from Brief (pydantic merges configs).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "product": "Aurora trail running shoes",
+                    "key_message": "grip on wet rock, weighs 210 g",
+                    "tone": "energetic",
+                    "audience": "weekend trail runners",
+                    "keywords": ["grip"],
+                    "max_chars": 50,
+                    "n": 3,
+                    "language": "en",
+                }
+            ]
+        },
+    )
+
+
+def _checks(text: str, brief: AdSloganRequest) -> list[CheckResult]:
+    return [
+        *rules.common(text, brief.language, brief.keywords),
+        rules.single_line(text),
+        rules.substance(text, brief.language),
+        rules.max_chars(text, brief.max_chars),
+    ]
+
+
+AD_SLOGAN = ContentKind(
+    name="ad_slogan",
+    path="/v1/ad-slogans",
+    title="Write ad slogans",
+    description="Short, single-line slogans for a product, stressing one message, each within "
+    "`max_chars` characters.",
+    brief_model=AdSloganRequest,
+    parse=parse_one_line,
+    check=_checks,
+    default_max_tokens=64,
+    completion_stop=("\n\n", "<brief>"),
+)
