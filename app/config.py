@@ -41,6 +41,10 @@ class ModelConfig(BaseModel):
     context_length: Annotated[int, Field(ge=256, le=131072)] = 2048
     threads: Annotated[int | None, Field(ge=1, le=256)] = None
     queue_size: Annotated[int, Field(ge=0, le=1000)] = 8
+    repeat_penalty: Annotated[float, Field(ge=1.0, le=2.0)] = Field(
+        1.15,
+        description="Penalty on tokens already written (local): small models loop without it.",
+    )
     load_at_startup: bool = False
     redact_pii: bool | None = Field(
         None,
@@ -115,6 +119,9 @@ class Settings(BaseSettings):
     max_parallel_calls: Annotated[int, Field(ge=1, le=64)] = 4
     # Extra model calls a generation may spend replacing variants that fail hard checks.
     extra_attempts: Annotated[int, Field(ge=0, le=20)] = 4
+    # Seconds a generation's model calls may take in all: no round of attempts starts that
+    # the slowest round so far says would not finish inside it.
+    generation_budget_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
 
     @model_validator(mode="after")
     def _load_models_file(self) -> "Settings":

@@ -6,8 +6,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
+from tests.prose import prose
 
 Script = Callable[[Sequence[Message], GenerationOptions], str]
+
+
+# Distinct lines, so variants with different seeds are not near-duplicates of each other.
+_SLOGANS_EN = (
+    "Grip that holds on wet rock, take ",
+    "Every step planted on slick stone, trail ",
+    "Run the rain-soaked ridge with confidence, mile ",
+    "Light shoes that bite into mud, loop ",
+    "Stay upright where the path turns slippery, run ",
+)
+_SLOGANS_ZH = (
+    "湿滑岩面，步步抓稳",
+    "雨后山路稳稳向前",
+    "泥地不打滑越野更放心",
+    "石面再滑脚下依旧稳",
+    "轻盈鞋底咬住湿滑山径",
+)
 
 
 def default_script(messages: Sequence[Message], options: GenerationOptions) -> str:
@@ -18,17 +36,20 @@ def default_script(messages: Sequence[Message], options: GenerationOptions) -> s
     zh = "广告语" in prompt or "文案" in prompt or "博客" in prompt
     seed = options.seed or 0
     if "Slogan:" in prompt or "广告语：" in prompt:
-        line = f"湿滑岩面，步步抓稳{seed}号。" if zh else f"Grip that holds on wet rock, {seed}."
+        pool = _SLOGANS_ZH if zh else _SLOGANS_EN
+        line = f"{pool[seed % len(pool)]}{seed}"
         return f'Sure! Here is a slogan:\n1. "{line}"'
     if "Description:" in prompt or "文案：" in prompt:
         if zh:
-            return f"第{seed}款水壶三分钟烧开一升水，保温两小时，小户型厨房也放得下。" * 3
-        return f"Kettle {seed} boils a litre in three minutes and keeps it warm for hours. " * 5
+            return f"第{seed}款水壶三分钟烧开一升水。" + prose(60, seed, language="zh")
+        return f"Kettle {seed} boils a litre in three minutes. " + prose(60, seed)
     if zh:
-        para = f"抓地力、重量和贴合度决定了你跑得稳不稳，第{seed}点。" * 20
-        return f"# 如何挑选越野跑鞋\n\n## 抓地力\n\n{para}"
-    para = f"Grip, weight and fit decide how trail running shoes feel, point {seed}. " * 30
-    return f"# How to choose a trail running shoe\n\n## Grip\n\n{para}"
+        return f"# 如何挑选越野跑鞋\n\n## 抓地力\n\n第{seed}点。" + prose(300, seed, language="zh")
+    return (
+        "# How to choose a trail running shoe\n\n## Grip\n\n"
+        + f"Point {seed}: trail running shoes differ. "
+        + prose(320, seed)
+    )
 
 
 @dataclass

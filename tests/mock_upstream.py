@@ -50,6 +50,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from tests.prose import prose
+
 # Five variants of each kind and language (a request with `n` up to the default max_n gets
 # distinct copy); a request's seed picks one, else the count of requests served so far does.
 SLOGANS_EN = (
@@ -99,9 +101,9 @@ DESCRIPTIONS_ZH = tuple(
 )
 _BLOG_EN = (
     "\n\n## Why it matters\n\n"
-    + " ".join(["Choosing well saves money, time and frustration over the years ahead."] * 12)
+    + prose(120, 1)
     + "\n\n## What to look for\n\n"
-    + " ".join(["Look at grip, weight and fit before anything else, and try before buying."] * 16)
+    + prose(160, 2)
     + "\n\n## Conclusion\n\nStart with your needs, compare honestly, and buy once."
 )
 BLOGS_EN = tuple(
@@ -116,9 +118,9 @@ BLOGS_EN = tuple(
 )
 _BLOG_ZH = (
     "\n\n## 为什么重要\n\n"
-    + "选得好，能在今后几年里省下金钱、时间和烦恼。" * 10
+    + prose(200, 1, language="zh")
     + "\n\n## 要看什么\n\n"
-    + "先看抓地力、重量和贴合度，建议亲自试穿后再决定。" * 12
+    + prose(240, 2, language="zh")
     + "\n\n## 结语\n\n从自己的需求出发，认真比较，一次买对。"
 )
 BLOGS_ZH = tuple(

@@ -49,6 +49,7 @@ class TestWriteCopy:
             "seed": 7,
             "attempts": 2,
             "prompt_mode": "chat",
+            "feedback": False,
         }
         assert body["usage"]["input_tokens"] > 0
         assert len(body["variants"]) == 2

@@ -31,7 +31,7 @@ class TaglineRequest(Brief):
 
 def _checks(text: str, brief: TaglineRequest) -> list[CheckResult]:
     return [
-        *rules.common(text, brief.language, brief.keywords),
+        *rules.common(text, brief.language, brief.keywords, loop_phrase=3),
         rules.max_chars(text, brief.max_chars),
     ]
 
@@ -44,7 +44,7 @@ TAGLINE = ContentKind(
     brief_model=TaglineRequest,
     parse=parse_one_line,
     check=_checks,
-    default_max_tokens=32,
+    token_budget=lambda brief: 32,
 )
 TEMPLATE = """{% block system %}You write taglines.{% endblock %}
 {% block user %}<brief>Product: {{ product | data }}</brief>{% endblock %}

@@ -351,7 +351,8 @@ async def test_end_to_end_through_the_real_app(
     assert sorted(c["seed"] for c in upstream.calls) == [7, 8]
     for call in upstream.calls:
         assert call["model"] == "mock-1"
-        assert call["max_tokens"] == kind.default_max_tokens
+        # Derived from the brief's limits (here its max_chars or max_words).
+        assert call["max_tokens"] == kind.token_budget(kind.brief_model.model_validate(brief))
         assert call["messages"] == [
             {"role": "system", "content": body["prompt"]["system"]},
             {"role": "user", "content": body["prompt"]["user"]},

@@ -1,5 +1,5 @@
 """Advertising-law lint: absolute claims that regulators (e.g. China's Advertising Law, art. 9)
-and most ad codes forbid or require proof for. Advisory: it flags, people decide."""
+and most ad codes forbid or require proof for. A variant holding one is not usable."""
 
 import re
 
@@ -64,3 +64,18 @@ def absolute_claims(text: str) -> list[str]:
             claims.append(term)
             reached = start + len(term)
     return claims
+
+
+# Terms a model is kept from writing at all (the embedded models ban them while sampling).
+# Chinese: every term the check refuses. English: the words that are absolute on their own;
+# "best" stands for "the best", "best ever" and "world's best" (banning the other words of a
+# phrase, "the" or "number", would ban ordinary English). The rest is left to the check.
+BANNED = {
+    "en": ("best", "guaranteed", "unbeatable", "miracle", "cure"),
+    "zh": ZH_TERMS,
+}
+
+
+def banned_terms(language: str) -> tuple[str, ...]:
+    """The terms to ban while writing copy in a language."""
+    return BANNED.get(language, ())

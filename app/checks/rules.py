@@ -4,7 +4,15 @@ from collections.abc import Sequence
 
 from app.checks import CheckResult
 from app.checks.ad_law import absolute_claims
-from app.checks.text import PLACEHOLDER, contains_phrase, han_share, word_count
+from app.checks.text import (
+    LABEL_LINE,
+    MARKUP,
+    PLACEHOLDER,
+    contains_phrase,
+    han_share,
+    repeated_phrase,
+    word_count,
+)
 
 
 def not_empty(text: str) -> CheckResult:
@@ -78,22 +86,54 @@ def keywords(text: str, wanted: Sequence[str]) -> CheckResult:
 
 
 def ad_law(text: str) -> CheckResult:
-    """No absolute claims that advertising law forbids (advisory)."""
+    """No absolute claims that advertising law forbids."""
     claims = absolute_claims(text)
     return CheckResult(
         "ad_law",
         not claims,
-        hard=False,
+        hard=True,
         detail=f"absolute claims: {', '.join(claims)}" if claims else None,
     )
 
 
-def common(text: str, lang: str, wanted_keywords: Sequence[str]) -> list[CheckResult]:
-    """The rules every kind runs."""
+def no_markup(text: str) -> CheckResult:
+    """No prompt markup or labels left in the copy (`<text>`, "Slogan: #1:", "产品名称：")."""
+    hit = MARKUP.search(text)
+    return CheckResult(
+        "no_markup", hit is None, hard=True, detail=f"found {hit.group(0)!r}" if hit else None
+    )
+
+
+def not_an_echo(text: str) -> CheckResult:
+    """Copy, not the brief's labelled fields written back ("Product name: ...")."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    labelled = sum(bool(LABEL_LINE.match(line)) for line in lines)
+    passed = not lines or labelled * 2 < len(lines)
+    detail = None if passed else f"{labelled} of {len(lines)} lines are labelled fields"
+    return CheckResult("not_an_echo", passed, hard=True, detail=detail)
+
+
+def no_loop(text: str, phrase_size: int) -> CheckResult:
+    """No phrase of `phrase_size` words (Han characters) written three times or more."""
+    phrase = repeated_phrase(text, phrase_size, times=3)
+    return CheckResult(
+        "no_loop",
+        phrase is None,
+        hard=True,
+        detail=f"repeats {phrase!r}" if phrase else None,
+    )
+
+
+def common(
+    text: str, lang: str, wanted_keywords: Sequence[str], *, loop_phrase: int
+) -> list[CheckResult]:
+    """The rules every kind runs; `loop_phrase` is the phrase size that counts as a loop."""
     return [
         not_empty(text),
         language(text, lang),
         no_placeholders(text),
+        no_markup(text),
+        no_loop(text, loop_phrase),
         keywords(text, wanted_keywords),
         ad_law(text),
     ]

@@ -9,6 +9,36 @@ PLACEHOLDER = re.compile(
 )
 
 
+# Prompt markup a model echoes (`<text>`, `</brief>`), or a label left before the copy.
+MARKUP = re.compile(
+    r"</?[A-Za-z][\w -]{0,30}>"
+    r"|^\s*(?:slogan|tagline|headline|product(?: name)?|key message|brief|text)\s*\d*\s*[:：]"
+    r"|^\s*(?:广告语|标语|口号|文案|产品名称|产品功能|目标顾客|核心信息|语气)\s*[:：]",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A line that is a labelled field ("产品名称：…", "Target customer: …", "- Tone: …").
+LABEL_LINE = re.compile(r"^\s*(?:[-*•]\s*)?[\w\u4e00-\u9fff ]{1,20}[:：]\s*\S")
+_TOKEN = re.compile(f"{LATIN_WORD.pattern}|{HAN.pattern}")
+
+
+def tokens(text: str) -> list[str]:
+    """Latin-script words and single Han characters, lower-cased, in order."""
+    return [token.lower() for token in _TOKEN.findall(text)]
+
+
+def repeated_phrase(text: str, size: int, times: int) -> str | None:
+    """A phrase of `size` tokens that occurs `times` times or more, if there is one."""
+    words = tokens(text)
+    counts: dict[tuple[str, ...], int] = {}
+    for start in range(len(words) - size + 1):
+        gram = tuple(words[start : start + size])
+        counts[gram] = counts.get(gram, 0) + 1
+        if counts[gram] >= times:
+            joiner = "" if all(HAN.fullmatch(w) for w in gram) else " "
+            return joiner.join(gram)
+    return None
+
+
 def word_count(text: str) -> int:
     """Words in Latin script plus Han characters (in Chinese copy a character counts as a word)."""
     return len(HAN.findall(text)) + len(LATIN_WORD.findall(text))

@@ -6,13 +6,16 @@ keeps the ones that pass the hard checks and differ from those already kept, and
 """
 
 import asyncio
+import difflib
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.checks import score
+from app.checks import CheckResult, score
+from app.checks.text import tokens, word_count
 from app.generation.outcome import Delta, EventSink
 from app.generation.plan import Plan
 from app.ids import new_id
@@ -30,6 +33,11 @@ from app.llm.base import (
 from app.models import GenerationStatus, Variant
 
 _NOT_WORDS = re.compile(r"[\W_]+")
+# Variants this alike (difflib's ratio of their words, Han characters one each) are one
+# variant to a reader.
+NEAR_DUPLICATE = 0.9
+# Longer texts are compared exactly only: the ratio costs the product of the lengths.
+_NEAR_MAX_WORDS = 120
 logger = logging.getLogger("copyforge.harvest")
 
 # Why a generation is not `succeeded`: a model error, or one of the harvest's own reasons.
@@ -46,15 +54,22 @@ class Harvest:
     errors: list[LLMError] = field(default_factory=list)
     attempts: int = 0
     cancelled: bool = False
+    # The time budget, when it stopped the attempts before their number did.
+    out_of_time: float | None = None
+    # Whether a later round told the model why an earlier variant failed.
+    with_feedback: bool = False
     _seen: set[str] = field(default_factory=set)
+    _words: list[list[str]] = field(default_factory=list)
 
     def add(self, variant: Variant, completion: Completion) -> None:
         """Keep a variant as usable, rejected, or drop it as empty or a duplicate."""
         self.completions.append(completion)
         key = _NOT_WORDS.sub("", variant.text.casefold())
-        if not key or key in self._seen:
+        words = tokens(variant.text)
+        if not key or key in self._seen or any(_near(words, seen) for seen in self._words):
             return
         self._seen.add(key)
+        self._words.append(words)
         (self.usable if is_usable(variant) else self.rejected).append(variant)
 
     def ranked(self, n: int) -> list[Variant]:
@@ -105,6 +120,8 @@ class Harvest:
         )
         if failed_checks:
             message += f"; failed: {', '.join(failed_checks)}"
+        if self.out_of_time is not None:
+            message += f"; no further attempt fitted the {self.out_of_time:g} s time budget"
         return "partial", "checks_failed", message + "."
 
 
@@ -116,7 +133,15 @@ def call_options(plan: Plan, attempt: int) -> GenerationOptions:
         temperature=brief.temperature,
         seed=None if brief.seed is None else brief.seed + attempt,
         stop=plan.kind.completion_stop if plan.completion_mode else (),
+        constraints=plan.kind.constraints(brief),
     )
+
+
+def _near(a: list[str], b: list[str]) -> bool:
+    if max(len(a), len(b)) > _NEAR_MAX_WORDS:
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.real_quick_ratio() >= NEAR_DUPLICATE and matcher.ratio() >= NEAR_DUPLICATE
 
 
 def is_usable(variant: Variant) -> bool:
@@ -126,8 +151,12 @@ def is_usable(variant: Variant) -> bool:
 
 def build_variant(kind: ContentKind[Any], brief: Brief, raw: str) -> Variant:
     """Parse raw model output into a checked variant."""
-    text = kind.parse(strip_controls(raw))
+    parsed = kind.parse(strip_controls(raw))
+    text = kind.fit(parsed, brief)
     checks = kind.check(text, brief)
+    if text != parsed:
+        cut = f"cut at a sentence boundary from {word_count(parsed)} to {word_count(text)} words"
+        checks.append(CheckResult("trimmed", True, hard=False, detail=cut))
     return Variant(
         id=new_id(),
         text=text,
@@ -212,18 +241,26 @@ async def _round(
 async def harvest(
     plan: Plan, *, cancelled: asyncio.Event, on_event: EventSink | None = None
 ) -> Harvest:
-    """Call the model in rounds until `n` distinct usable variants or the budget is spent."""
+    """Call the model in rounds until `n` distinct usable variants or the budget is spent.
+
+    A round after the first tells a chat model why the last variant failed. No round starts
+    that the slowest round so far says would overrun the time budget."""
     n, budget = plan.brief.n, plan.budget
     limit = asyncio.Semaphore(budget.parallel)
     result = Harvest()
+    started, slowest_round = time.monotonic(), 0.0
+    messages = plan.messages
     while len(result.usable) < n and result.attempts < budget.calls:
+        if result.attempts and time.monotonic() - started + slowest_round > budget.seconds:
+            result.out_of_time = budget.seconds
+            break
         wanted = min(n - len(result.usable), budget.calls - result.attempts)
         attempts = range(result.attempts, result.attempts + wanted)
         result.attempts += wanted
         options = [(a, call_options(plan, a)) for a in attempts]
-        finished = await _round(
-            plan.route.client, plan.messages, options, limit, cancelled, on_event
-        )
+        round_started = time.monotonic()
+        finished = await _round(plan.route.client, messages, options, limit, cancelled, on_event)
+        slowest_round = max(slowest_round, time.monotonic() - round_started)
         result.cancelled = cancelled.is_set()
         for item in finished:
             if isinstance(item, LLMError):
@@ -233,4 +270,18 @@ async def harvest(
         if result.cancelled or not any(isinstance(i, Completion) for i in finished):
             # A client that left, or a model that only fails: more attempts won't help.
             break
+        if result.rejected and not plan.completion_mode:
+            messages = [*plan.messages, *feedback(result.rejected[-1], plan.brief.language)]
+            result.with_feedback = True
     return result
+
+
+def feedback(variant: Variant, language: str) -> list[Message]:
+    """The failed variant as the model's answer, and what was wrong with it."""
+    failed = [c for c in variant.checks_json if c["hard"] and not c["passed"]]
+    reasons = "; ".join(f"{c['name']}: {c['detail']}" if c["detail"] else c["name"] for c in failed)
+    if language == "zh":
+        ask = f"这条不合格（{reasons}）。请重写一条，改正这些问题，只回答文案本身。"
+    else:
+        ask = f"That one fails ({reasons}). Write a new one that fixes this; only the copy."
+    return [Message("assistant", variant.text), Message("user", ask)]

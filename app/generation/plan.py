@@ -32,10 +32,13 @@ class Order:
 
 @dataclass(frozen=True)
 class CallBudget:
-    """How many model calls a generation may make (n plus replacements) and how many at once."""
+    """How many model calls a generation may make (n plus replacements), how many at once,
+    and in how long."""
 
     calls: int
     parallel: int
+    # Seconds the calls may take in all: no round starts that would overrun it.
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,9 @@ def make_plan(
         )
     messages = messages_for(prompt, completion_mode=route.prompt_mode == "completion")
     budget = CallBudget(
-        calls=brief.n + settings.extra_attempts, parallel=settings.max_parallel_calls
+        calls=brief.n + settings.extra_attempts,
+        parallel=settings.max_parallel_calls,
+        seconds=settings.generation_budget_s,
     )
     per_call = sum(estimated_tokens(m.content) for m in messages) + order.kind.max_tokens(brief)
     return Plan(

@@ -151,6 +151,7 @@ def _generation_row(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
             **brief.model_dump(mode="json", include={"n", "temperature", "max_tokens", "seed"}),
             "attempts": result.attempts,
             "prompt_mode": route.prompt_mode,
+            "feedback": result.with_feedback,
         },
         status=status,
         error_type=error_type,

@@ -3,9 +3,11 @@
 from pydantic import ConfigDict, Field
 
 from app.checks import CheckResult, rules
+from app.checks.ad_law import banned_terms
 from app.fields import LongText, ShortText, WholeNumber
 from app.kinds.base import Brief, ContentKind
 from app.kinds.parsing import parse_one_line
+from app.llm.base import Constraints
 
 
 class AdSloganRequest(Brief):
@@ -39,11 +41,26 @@ class AdSloganRequest(Brief):
 
 def _checks(text: str, brief: AdSloganRequest) -> list[CheckResult]:
     return [
-        *rules.common(text, brief.language, brief.keywords),
+        *rules.common(text, brief.language, brief.keywords, loop_phrase=3),
         rules.single_line(text),
         rules.substance(text, brief.language),
         rules.max_chars(text, brief.max_chars),
     ]
+
+
+# Labels small models put before a slogan ("Slogan: ...") are kept from being written.
+_LABELS = {"en": ("Slogan", "Tagline", "Headline"), "zh": ("标语", "广告语", "口号")}
+
+
+def _constraints(brief: AdSloganRequest) -> Constraints:
+    banned = banned_terms(brief.language) + _LABELS.get(brief.language, ())
+    return Constraints(one_line=True, max_chars=brief.max_chars, banned=banned)
+
+
+def _token_budget(brief: AdSloganRequest) -> int:
+    # English runs three or more characters a token; a Han character is one or two tokens.
+    per_char = 2.0 if brief.language == "zh" else 0.5
+    return int(brief.max_chars * per_char) + 8
 
 
 AD_SLOGAN = ContentKind(
@@ -55,6 +72,7 @@ AD_SLOGAN = ContentKind(
     brief_model=AdSloganRequest,
     parse=parse_one_line,
     check=_checks,
-    default_max_tokens=64,
+    token_budget=_token_budget,
+    constraints=_constraints,
     completion_stop=("\n\n", "<brief>"),
 )

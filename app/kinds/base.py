@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.checks import CheckResult
+from app.checks.ad_law import banned_terms
 from app.config import Language
 from app.fields import (
     Identifier,
@@ -21,6 +22,8 @@ from app.fields import (
     ShortText,
     WholeNumber,
 )
+from app.kinds.parsing import trim_to_words
+from app.llm.base import Constraints
 
 # Fields that steer the call, not the copy; the rest of a brief is what the template sees.
 OPTION_FIELDS = frozenset({"n", "model", "temperature", "max_tokens", "seed"})
@@ -68,7 +71,29 @@ class WordRangeBrief(Brief):
         return self
 
 
+def words_budget(brief: WordRangeBrief) -> int:
+    """Tokens for `max_words` words: about 1.5 a word with punctuation and Markdown in
+    English, and at most about as many per Han character, plus room to finish."""
+    return int(brief.max_words * 1.5) + 32
+
+
+def fit_word_range(text: str, brief: WordRangeBrief) -> str:
+    """Prose over `max_words` cut at the last sentence within it, when that still meets
+    `min_words`."""
+    return trim_to_words(text, brief.min_words, brief.max_words)
+
+
 B = TypeVar("B", bound=Brief)
+
+
+def only_bans(brief: Brief) -> Constraints:
+    """The constraints of any copy: no banned term of its language."""
+    return Constraints(banned=banned_terms(brief.language))
+
+
+def as_is(text: str, brief: Any) -> str:
+    """Copy that needs no fitting to its limits."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -82,7 +107,14 @@ class ContentKind(Generic[B]):
     brief_model: type[B]
     parse: Callable[[str], str]
     check: Callable[[str, B], list[CheckResult]]
-    default_max_tokens: int
+    # The most tokens one model call may write for a brief, from the brief's limits, so a
+    # slogan never burns a blog post's budget.
+    token_budget: Callable[[B], int]
+    # What a provider that can enforce it while sampling should enforce.
+    constraints: Callable[[B], Constraints] = only_bans
+    # Copy over its limits brought within them where that keeps it whole (a text cut at a
+    # sentence boundary), applied before the checks.
+    fit: Callable[[str, B], str] = as_is
     # Where a base model (completion mode) should stop: it would go on writing examples.
     completion_stop: tuple[str, ...] = ("<brief>", "\n\n\n")
 
@@ -96,5 +128,5 @@ class ContentKind(Generic[B]):
         return f"{self.name}/{language}"
 
     def max_tokens(self, brief: Brief) -> int:
-        """The token budget of one model call: the brief's, else this kind's default."""
-        return brief.max_tokens or self.default_max_tokens
+        """The token budget of one model call: the brief's, else what its limits need."""
+        return brief.max_tokens or self.token_budget(brief)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from pydantic import ConfigDict, Field
 
 from app.checks import CheckResult, rules
 from app.fields import ShortText, WholeNumber
-from app.kinds.base import ContentKind, WordRangeBrief
+from app.kinds.base import ContentKind, WordRangeBrief, fit_word_range, words_budget
 from app.kinds.parsing import parse_markdown_article
 
 
@@ -39,7 +39,8 @@ class BlogPostRequest(WordRangeBrief):
 
 def _checks(text: str, brief: BlogPostRequest) -> list[CheckResult]:
     return [
-        *rules.common(text, brief.language, brief.keywords),
+        *rules.common(text, brief.language, brief.keywords, loop_phrase=6),
+        rules.not_an_echo(text),
         rules.markdown_title(text),
         rules.word_range(text, brief.min_words, brief.max_words),
     ]
@@ -54,5 +55,6 @@ BLOG_POST = ContentKind(
     brief_model=BlogPostRequest,
     parse=parse_markdown_article,
     check=_checks,
-    default_max_tokens=1500,
+    token_budget=words_budget,
+    fit=fit_word_range,
 )

@@ -2,6 +2,8 @@
 
 import re
 
+from app.checks.text import word_count
+
 # C0 and C1 control characters but tab and newline, DEL, and lone UTF-16 surrogates. Model
 # output is untrusted: NUL cannot be stored in PostgreSQL text, a lone surrogate cannot be
 # encoded as UTF-8 at all, ESC sequences drive terminals, and the rest are invisible.
@@ -110,3 +112,24 @@ def parse_markdown_article(text: str) -> str:
             title = strip_quotes(match.group(1).strip())
             return f"# {title}\n\n{rest.strip()}".strip()
     return body
+
+
+# Between sentences (after a full stop followed by a space, or a Chinese full stop) or lines.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])(?=\s)|(?<=[。！？])|(?=\n)")
+_ENDS_CLEANLY = re.compile(r"[.!?。！？\"”’)）]\s*$")
+
+
+def trim_to_words(text: str, low: int, high: int) -> str:
+    """The text cut after its last whole sentence within `high` words, if it runs over and
+    what remains has at least `low` words and ends a sentence; else the text unchanged."""
+    if word_count(text) <= high:
+        return text
+    kept = ""
+    for piece in _SENTENCE_BREAK.split(text):
+        if word_count(kept + piece) > high:
+            break
+        kept += piece
+    kept = kept.rstrip()
+    if word_count(kept) >= low and _ENDS_CLEANLY.search(kept):
+        return kept
+    return text

@@ -6,7 +6,7 @@ from pydantic import ConfigDict, Field
 
 from app.checks import CheckResult, rules
 from app.fields import Phrase, ShortText, WholeNumber
-from app.kinds.base import ContentKind, WordRangeBrief
+from app.kinds.base import ContentKind, WordRangeBrief, fit_word_range, words_budget
 from app.kinds.parsing import parse_prose
 
 
@@ -44,7 +44,8 @@ class ProductDescriptionRequest(WordRangeBrief):
 
 def _checks(text: str, brief: ProductDescriptionRequest) -> list[CheckResult]:
     return [
-        *rules.common(text, brief.language, brief.keywords),
+        *rules.common(text, brief.language, brief.keywords, loop_phrase=6),
+        rules.not_an_echo(text),
         rules.word_range(text, brief.min_words, brief.max_words),
     ]
 
@@ -58,5 +59,6 @@ PRODUCT_DESCRIPTION = ContentKind(
     brief_model=ProductDescriptionRequest,
     parse=parse_prose,
     check=_checks,
-    default_max_tokens=400,
+    token_budget=words_budget,
+    fit=fit_word_range,
 )

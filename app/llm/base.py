@@ -17,6 +17,19 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Constraints:
+    """What the output must respect, for a provider that can enforce it while sampling.
+
+    A provider that cannot ignores it: the checks and replacement attempts still apply."""
+
+    # One line of at most `max_chars` characters (Unicode code points, as the checks count).
+    one_line: bool = False
+    max_chars: int | None = None
+    # Terms that must never appear, in the copy's language.
+    banned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class GenerationOptions:
     """Sampling options a provider must honour (None means the provider's default)."""
 
@@ -25,6 +38,7 @@ class GenerationOptions:
     top_p: float | None = None
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    constraints: Constraints = Constraints()
 
 
 @dataclass(frozen=True)

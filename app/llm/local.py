@@ -13,8 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.checks.text import HAN
 from app.config import ModelConfig
-from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
+from app.llm.base import (
+    Completion,
+    Constraints,
+    GenerationOptions,
+    LLMError,
+    Message,
+    StreamDelta,
+    StreamEvent,
+)
 
 T = TypeVar("T")
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -22,6 +31,31 @@ QUEUE_RETRY_AFTER_S = 2.0
 
 
 _DEFAULTS_LOCK = threading.Lock()
+# What may stand in a one-line copy: no control characters (so no line break), none of the
+# markup, list and quote marks small models wrap copy in; the first character a letter (no
+# space, bullet, digit or "#1"). GBNF character classes count Unicode code points, as the checks do.
+_LINE_FIRST = r"[A-Za-z\u00c0-\u024f\u4e00-\u9fff]"
+_LINE_REST = r'[^\x00-\x1f<>\[\]{}*#"“”「」]'
+# A banned term's first token gets this bias: never sampled (OpenAI's convention for a ban).
+BAN_BIAS = -100.0
+
+
+def line_grammar(max_chars: int | None) -> str:
+    """GBNF for one line of copy of at most `max_chars` characters."""
+    rest = f"{{0,{max_chars - 1}}}" if max_chars else "*"
+    return f"root ::= first rest{rest}\nfirst ::= {_LINE_FIRST}\nrest ::= {_LINE_REST}\n"
+
+
+def _specific(piece: str) -> bool:
+    # A word piece of three or more letters, or Han characters: banning it bans little else.
+    return (len(piece) >= 3 and piece.isalpha()) or HAN.search(piece) is not None
+
+
+def _surface_forms(term: str) -> set[str]:
+    # How a term may start in running text: as written, capitalised, in capitals, after a
+    # space or not (Han text has no spaces, Latin tokenisers fold the space into the word).
+    forms = {term, term.capitalize(), term.upper()}
+    return forms | {" " + form for form in forms}
 
 
 @contextmanager
@@ -171,6 +205,8 @@ class LocalClient:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{alias}")
         self._turn = asyncio.Lock()
         self._waiting = 0
+        # Banned terms -> logit bias; tokenising the forms of a term list once per model.
+        self._ban_cache: dict[tuple[str, ...], dict[int, float]] = {}
 
     def describe(self) -> dict[str, Any]:
         """Public facts, including whether the model is loaded."""
@@ -202,8 +238,42 @@ class LocalClient:
         """Load the model now (startup) instead of on first use."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
+    def _bans(self, llama: Any, banned: tuple[str, ...]) -> dict[int, float]:
+        """The logit bias that keeps every banned term from being started.
+
+        Each surface form of a term is tokenised and its first token banned when that token
+        is specific to the term: a whole Latin word piece of three or more letters, or Han
+        characters. "#1" or "100%" start with tokens ("#", "1") far too common to ban; the
+        checks catch those."""
+        if banned not in self._ban_cache:
+            bias: dict[int, float] = {}
+            for term in banned:
+                for form in _surface_forms(term):
+                    first = llama.tokenize(form.encode(), add_bos=False, special=False)[:1]
+                    if not first:
+                        continue
+                    piece = llama.detokenize(first).decode(errors="ignore").strip()
+                    if _specific(piece) and term.lower().startswith(piece.lower()):
+                        bias[first[0]] = BAN_BIAS
+            self._ban_cache[banned] = bias
+        return self._ban_cache[banned]
+
+    def _constrained(self, llama: Any, constraints: Constraints) -> dict[str, Any]:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        kwargs: dict[str, Any] = {}
+        if constraints.one_line:
+            grammar = line_grammar(constraints.max_chars)
+            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+        if constraints.banned:
+            kwargs["logit_bias"] = self._bans(llama, constraints.banned)
+        return kwargs
+
     def _kwargs(self, options: GenerationOptions) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"max_tokens": options.max_tokens}
+        kwargs: dict[str, Any] = {
+            "max_tokens": options.max_tokens,
+            "repeat_penalty": self.config.repeat_penalty,
+        }
         if options.temperature is not None:
             kwargs["temperature"] = options.temperature
         if options.top_p is not None:
@@ -216,7 +286,7 @@ class LocalClient:
 
     def _run(self, messages: Sequence[Message], options: GenerationOptions, stream: bool) -> Any:
         llama = self._load()
-        kwargs = self._kwargs(options)
+        kwargs = {**self._kwargs(options), **self._constrained(llama, options.constraints)}
         if self.config.prompt_mode == "completion":
             prompt = "\n\n".join(m.content for m in messages)
             return llama.create_completion(prompt=prompt, stream=stream, **kwargs)
