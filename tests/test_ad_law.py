@@ -19,6 +19,8 @@ EN_EXAMPLES = {
     r"cures?": "cures",
     r"clinically proven": "clinically proven",
     r"unbeatable": "unbeatable",
+    r"(?:the )?ultimate": "the ultimate",
+    r"unparalleled": "unparalleled",
     r"lowest price": "lowest price",
 }
 

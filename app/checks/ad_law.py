@@ -28,6 +28,7 @@ ZH_TERMS = (
     "首选",
     "根治",
     "零风险",
+    "唯一",
 )
 # Regular expressions, matched case-insensitively as whole terms.
 EN_TERMS = (
@@ -44,6 +45,8 @@ EN_TERMS = (
     r"cures?",
     r"clinically proven",
     r"unbeatable",
+    r"(?:the )?ultimate",
+    r"unparalleled",
     r"lowest price",
 )
 # Lookarounds, not \b: a term may begin with "#", where \b would need a word character
@@ -71,7 +74,7 @@ def absolute_claims(text: str) -> list[str]:
 # "best" stands for "the best", "best ever" and "world's best" (banning the other words of a
 # phrase, "the" or "number", would ban ordinary English). The rest is left to the check.
 BANNED = {
-    "en": ("best", "guaranteed", "unbeatable", "miracle", "cure"),
+    "en": ("best", "guaranteed", "unbeatable", "ultimate", "unparalleled", "miracle", "cure"),
     "zh": ZH_TERMS,
 }
 

@@ -155,7 +155,7 @@ def build_variant(kind: ContentKind[Any], brief: Brief, raw: str) -> Variant:
     text = kind.fit(parsed, brief)
     checks = kind.check(text, brief)
     if text != parsed:
-        cut = f"cut at a sentence boundary from {word_count(parsed)} to {word_count(text)} words"
+        cut = f"cut from {len(parsed)} to {len(text)} characters ({word_count(text)} words)"
         checks.append(CheckResult("trimmed", True, hard=False, detail=cut))
     return Variant(
         id=new_id(),

@@ -6,7 +6,7 @@ from app.checks import CheckResult, rules
 from app.checks.ad_law import banned_terms
 from app.fields import LongText, ShortText, WholeNumber
 from app.kinds.base import Brief, ContentKind
-from app.kinds.parsing import parse_one_line
+from app.kinds.parsing import parse_one_line, trim_to_chars
 from app.llm.base import Constraints
 
 
@@ -54,13 +54,20 @@ _LABELS = {"en": ("Slogan", "Tagline", "Headline"), "zh": ("标语", "广告语"
 
 def _constraints(brief: AdSloganRequest) -> Constraints:
     banned = banned_terms(brief.language) + _LABELS.get(brief.language, ())
-    return Constraints(one_line=True, max_chars=brief.max_chars, banned=banned)
+    # Room past the limit, so a line ends where the model ends it rather than mid-word;
+    # _fit then cuts it back to its last whole clause within the limit.
+    room = brief.max_chars + brief.max_chars // 2
+    return Constraints(one_line=True, max_chars=room, banned=banned)
+
+
+def _fit(text: str, brief: AdSloganRequest) -> str:
+    return trim_to_chars(text, brief.max_chars)
 
 
 def _token_budget(brief: AdSloganRequest) -> int:
     # English runs three or more characters a token; a Han character is one or two tokens.
     per_char = 2.0 if brief.language == "zh" else 0.5
-    return int(brief.max_chars * per_char) + 8
+    return int(brief.max_chars * 1.5 * per_char) + 8
 
 
 AD_SLOGAN = ContentKind(
@@ -74,5 +81,6 @@ AD_SLOGAN = ContentKind(
     check=_checks,
     token_budget=_token_budget,
     constraints=_constraints,
+    fit=_fit,
     completion_stop=("\n\n", "<brief>"),
 )

@@ -133,3 +133,21 @@ def trim_to_words(text: str, low: int, high: int) -> str:
     if word_count(kept) >= low and _ENDS_CLEANLY.search(kept):
         return kept
     return text
+
+
+# After a clause: a comma, a full stop, a dash (the cut keeps what comes before it).
+_CLAUSE_END = re.compile(r"[,;:.!?，；：。！？—–]")
+
+
+def trim_to_chars(text: str, limit: int) -> str:
+    """A line over `limit` characters cut after its last whole clause within the limit (the
+    clause's comma or dash dropped), if one is there; else the line unchanged."""
+    if len(text) <= limit:
+        return text
+    ends = [m.start() for m in _CLAUSE_END.finditer(text, 0, limit + 1)]
+    for end in reversed(ends):
+        kept = text[: end + 1] if text[end] in ".!?。！？" else text[:end]
+        kept = kept.rstrip()
+        if len(kept) <= limit and word_count(kept) >= 2:
+            return kept
+    return text
