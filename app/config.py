@@ -42,7 +42,7 @@ class ModelConfig(BaseModel):
     threads: Annotated[int | None, Field(ge=1, le=256)] = None
     queue_size: Annotated[int, Field(ge=0, le=1000)] = 8
     repeat_penalty: Annotated[float, Field(ge=1.0, le=2.0)] = Field(
-        1.1,
+        1.15,
         description="Penalty on tokens already written (local): small models loop without it.",
     )
     load_at_startup: bool = False

@@ -248,7 +248,7 @@ def print_table(cells: dict[str, dict[str, Any]]) -> None:
         print(f"{name:24}" + "".join(f"{v:>11}" for v in values))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the brief set and report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", help="a running copyforge (default: start one)")
@@ -257,7 +257,7 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="*", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--languages", nargs="*", default=["en", "zh"], choices=["en", "zh"])
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "quality.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     def measure(base_url: str) -> dict[str, dict[str, Any]]:
         cells = {}

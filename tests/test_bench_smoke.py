@@ -3,7 +3,12 @@
 import json
 from pathlib import Path
 
-from bench import floor, overhead, sdk_calls, store
+from app.config import Settings
+from app.llm.registry import ModelRegistry
+from app.main import create_app
+from bench import floor, overhead, quality, sdk_calls, store
+from tests.fakes import FakeLLM
+from tests.servers import serve_in_thread
 
 
 def test_overhead_quick_run_writes_every_key(tmp_path: Path) -> None:
@@ -48,3 +53,31 @@ def test_sdk_calls_quick_run_times_every_way(tmp_path: Path) -> None:
     results = json.loads(output.read_text())["results"]
     assert len(results) == 5
     assert all(figures["calls_per_s"] > 0 for figures in results.values())
+
+
+def test_quality_run_reports_every_cell(settings: Settings, tmp_path: Path) -> None:
+    # The fake model writes passing slogans: the figures follow from what it wrote.
+    registry = ModelRegistry.from_clients({"fake": FakeLLM()}, "fake")
+    output = tmp_path / "quality.json"
+    with serve_in_thread(create_app(settings, registry=registry)) as base_url:
+        quality.main(
+            [
+                "--base-url",
+                base_url,
+                "--per-cell",
+                "2",
+                "--kinds",
+                "ad_slogan",
+                "--output",
+                str(output),
+            ]
+        )
+    cells = json.loads(output.read_text())["cells"]
+    assert set(cells) == {"ad_slogan/en", "ad_slogan/zh"}
+    for cell in cells.values():
+        assert set(cell) >= set(quality.COLUMNS)
+        assert cell["requests"] == 2
+        assert cell["variants"] == 2 * quality.VARIANTS["ad_slogan"]
+        assert cell["succeeded"] == cell["hard_ok"] == 1.0
+        assert cell["absolutes"] == 0
+        assert cell["s_per_ok"] is not None  # one accepted variant at least

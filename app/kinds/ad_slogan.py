@@ -6,7 +6,7 @@ from app.checks import CheckResult, rules
 from app.checks.ad_law import banned_terms
 from app.fields import LongText, ShortText, WholeNumber
 from app.kinds.base import Brief, ContentKind
-from app.kinds.parsing import parse_one_line, trim_to_chars
+from app.kinds.parsing import end_at_boundary, parse_one_line, trim_to_chars
 from app.llm.base import Constraints
 
 
@@ -54,20 +54,26 @@ _LABELS = {"en": ("Slogan", "Tagline", "Headline"), "zh": ("标语", "广告语"
 
 def _constraints(brief: AdSloganRequest) -> Constraints:
     banned = banned_terms(brief.language) + _LABELS.get(brief.language, ())
-    # Room past the limit, so a line ends where the model ends it rather than mid-word;
-    # _fit then cuts it back to its last whole clause within the limit.
-    room = brief.max_chars + brief.max_chars // 2
-    return Constraints(one_line=True, max_chars=room, banned=banned)
+    return Constraints(one_line=True, max_chars=brief.max_chars, banned=banned)
 
 
 def _fit(text: str, brief: AdSloganRequest) -> str:
-    return trim_to_chars(text, brief.max_chars)
+    if len(text) > brief.max_chars:
+        # A model that samples without the grammar ran over: keep its last whole clause.
+        return trim_to_chars(text, brief.max_chars)
+    stopped = len(text) == brief.max_chars and not text.endswith((".", "!", "?"))
+    if stopped and brief.language == "en":
+        # The grammar's bound stopped the line, most likely mid-word: end it cleanly. (A Han
+        # line is whole at any character.)
+        # (Room past the bound instead made the model run on: more lines failed max_chars.)
+        return end_at_boundary(text)
+    return text
 
 
 def _token_budget(brief: AdSloganRequest) -> int:
     # English runs three or more characters a token; a Han character is one or two tokens.
     per_char = 2.0 if brief.language == "zh" else 0.5
-    return int(brief.max_chars * 1.5 * per_char) + 8
+    return int(brief.max_chars * per_char) + 8
 
 
 AD_SLOGAN = ContentKind(

@@ -151,3 +151,16 @@ def trim_to_chars(text: str, limit: int) -> str:
         if len(kept) <= limit and word_count(kept) >= 2:
             return kept
     return text
+
+
+def end_at_boundary(line: str) -> str:
+    """A line cut off mid-phrase ended at its last clause, else before its last partial word
+    (Han text has no partial words: it stays)."""
+    clauses = list(_CLAUSE_END.finditer(line))
+    if clauses:
+        end = clauses[-1].start()
+        kept = (line[: end + 1] if line[end] in ".!?。！？" else line[:end]).rstrip()
+        if word_count(kept) >= 2:
+            return kept
+    head, space, _ = line.rpartition(" ")
+    return head.rstrip() if space and word_count(head) >= 2 else line
