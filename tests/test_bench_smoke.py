@@ -3,10 +3,12 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from app.config import Settings
 from app.llm.registry import ModelRegistry
 from app.main import create_app
-from bench import floor, overhead, quality, sdk_calls, store
+from bench import constraints, floor, overhead, quality, sdk_calls, store
 from tests.fakes import FakeLLM
 from tests.servers import serve_in_thread
 
@@ -81,3 +83,17 @@ def test_quality_run_reports_every_cell(settings: Settings, tmp_path: Path) -> N
         assert cell["succeeded"] == cell["hard_ok"] == 1.0
         assert cell["absolutes"] == 0
         assert cell["s_per_ok"] is not None  # one accepted variant at least
+
+
+@pytest.mark.real_model
+def test_constraints_run_measures_every_setting(tmp_path: Path) -> None:
+    output = tmp_path / "constraints.json"
+    constraints.main(["--calls", "1", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert set(report) >= {"machine", "grammar_build_ms", "bans_build_ms", *constraints.SETTINGS}
+    for name in constraints.SETTINGS:
+        assert report[name]["calls"] == 1
+        assert report[name]["tokens_per_s"] > 0
+    # Under the grammar the one call is a line within the limit whatever it says.
+    assert report["grammar"]["one_line_within_limit"] == 1
+    assert report["both"]["free_of_absolutes"] == 1

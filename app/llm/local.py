@@ -238,7 +238,7 @@ class LocalClient:
         """Load the model now (startup) instead of on first use."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
-    def _bans(self, llama: Any, banned: tuple[str, ...]) -> dict[int, float]:
+    def ban_table(self, banned: tuple[str, ...]) -> dict[int, float]:
         """The logit bias that keeps every banned term from being started.
 
         Each surface form of a term is tokenised and its first token banned when that token
@@ -246,6 +246,7 @@ class LocalClient:
         characters. "#1" or "100%" start with tokens ("#", "1") far too common to ban; the
         checks catch those."""
         if banned not in self._ban_cache:
+            llama = self._load()
             bias: dict[int, float] = {}
             for term in banned:
                 for form in _surface_forms(term):
@@ -258,7 +259,7 @@ class LocalClient:
             self._ban_cache[banned] = bias
         return self._ban_cache[banned]
 
-    def _constrained(self, llama: Any, constraints: Constraints) -> dict[str, Any]:
+    def _constrained(self, constraints: Constraints) -> dict[str, Any]:
         from llama_cpp.llama_grammar import LlamaGrammar
 
         kwargs: dict[str, Any] = {}
@@ -266,7 +267,7 @@ class LocalClient:
             grammar = line_grammar(constraints.max_chars)
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
         if constraints.banned:
-            kwargs["logit_bias"] = self._bans(llama, constraints.banned)
+            kwargs["logit_bias"] = self.ban_table(constraints.banned)
         return kwargs
 
     def _kwargs(self, options: GenerationOptions) -> dict[str, Any]:
@@ -286,7 +287,7 @@ class LocalClient:
 
     def _run(self, messages: Sequence[Message], options: GenerationOptions, stream: bool) -> Any:
         llama = self._load()
-        kwargs = {**self._kwargs(options), **self._constrained(llama, options.constraints)}
+        kwargs = {**self._kwargs(options), **self._constrained(options.constraints)}
         if self.config.prompt_mode == "completion":
             prompt = "\n\n".join(m.content for m in messages)
             return llama.create_completion(prompt=prompt, stream=stream, **kwargs)
