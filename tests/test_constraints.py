@@ -109,6 +109,21 @@ class TestChecks:
     def test_loops(self, text: str, size: int, looped: bool) -> None:
         assert rules.no_loop(text, size).passed is not looped
 
+    def test_naming_the_product_is_advisory_and_counts_toward_the_score(self) -> None:
+        named = rules.names("Aurora: grip on wet rock.", "Aurora", None)
+        unnamed = rules.names("Grip on wet rock.", "Aurora", "Northwind")
+        assert named.passed
+        assert not unnamed.passed
+        assert not unnamed.hard
+        assert unnamed.detail == "does not name 'Aurora' or 'Northwind'"
+        assert rules.names("极光越野跑鞋，湿滑岩面抓地稳", "极光越野跑鞋").passed
+
+    def test_a_title_that_restates_the_topic_is_flagged(self) -> None:
+        topic = "How to choose a trail running shoe"
+        assert not rules.fresh_title("# How to Choose a Trail Running Shoe\n\nText.", topic).passed
+        assert rules.fresh_title("# Grip, weight, fit: a buyer's guide\n\nText.", topic).passed
+        assert not rules.fresh_title("# 如何挑选越野跑鞋\n\n正文。", "如何挑选越野跑鞋").passed
+
     def test_advertising_law_absolutes_make_a_variant_unusable(self) -> None:
         result = rules.ad_law("The best kettle, guaranteed.")
         assert result.hard

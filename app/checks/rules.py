@@ -1,5 +1,6 @@
 """The checks each kind of copy runs, built from small rules."""
 
+import difflib
 from collections.abc import Sequence
 
 from app.checks import CheckResult
@@ -11,8 +12,12 @@ from app.checks.text import (
     contains_phrase,
     han_share,
     repeated_phrase,
+    tokens,
     word_count,
 )
+
+# A title whose words are this alike to the topic's (difflib's ratio) only restates it.
+TITLE_RESTATES = 0.9
 
 
 def not_empty(text: str) -> CheckResult:
@@ -122,6 +127,23 @@ def no_loop(text: str, phrase_size: int) -> CheckResult:
         hard=True,
         detail=f"repeats {phrase!r}" if phrase else None,
     )
+
+
+def names(text: str, *names: str | None) -> CheckResult:
+    """The copy names the product (or the brand): a reader knows what it sells (advisory)."""
+    given = [name for name in names if name]
+    passed = any(contains_phrase(text, name) for name in given)
+    detail = None if passed else f"does not name {' or '.join(repr(n) for n in given)}"
+    return CheckResult("names_product", passed, hard=False, detail=detail)
+
+
+def fresh_title(text: str, topic: str) -> CheckResult:
+    """The `# Title` says more than the topic it was given (advisory)."""
+    title = text.lstrip().split("\n", 1)[0].removeprefix("# ")
+    ratio = difflib.SequenceMatcher(None, tokens(title), tokens(topic)).ratio()
+    passed = ratio < TITLE_RESTATES
+    detail = None if passed else "the title only restates the topic"
+    return CheckResult("fresh_title", passed, hard=False, detail=detail)
 
 
 def common(

@@ -45,6 +45,7 @@ def _checks(text: str, brief: AdSloganRequest) -> list[CheckResult]:
         rules.single_line(text),
         rules.substance(text, brief.language),
         rules.max_chars(text, brief.max_chars),
+        rules.names(text, brief.product, brief.brand),
     ]
 
 

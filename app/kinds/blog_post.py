@@ -43,6 +43,7 @@ def _checks(text: str, brief: BlogPostRequest) -> list[CheckResult]:
         rules.not_an_echo(text),
         rules.markdown_title(text),
         rules.word_range(text, brief.min_words, brief.max_words),
+        rules.fresh_title(text, brief.topic),
     ]
 
 

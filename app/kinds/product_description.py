@@ -47,6 +47,7 @@ def _checks(text: str, brief: ProductDescriptionRequest) -> list[CheckResult]:
         *rules.common(text, brief.language, brief.keywords, loop_phrase=6),
         rules.not_an_echo(text),
         rules.word_range(text, brief.min_words, brief.max_words),
+        rules.names(text, brief.product_name),
     ]
 
 
