@@ -54,6 +54,12 @@ class ModelConfig(BaseModel):
     fallback: str | None = Field(
         None, description="Alias that answers when this one fails after its retries."
     )
+    accepts_grammar: bool = Field(
+        False,
+        description="The server takes a GBNF `grammar` in chat completions (llama.cpp's and "
+        "llama-cpp-python's servers): one-line copy is then constrained there as it is for "
+        "the embedded models (openai_compat).",
+    )
     description: str = ""
 
     @model_validator(mode="after")

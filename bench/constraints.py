@@ -20,7 +20,8 @@ from typing import Any
 
 from app.checks.ad_law import absolute_claims, banned_terms
 from app.llm.base import Constraints, GenerationOptions, Message
-from app.llm.local import LocalClient, builtin_local_models, line_grammar
+from app.llm.grammar import line_grammar
+from app.llm.local import LocalClient, builtin_local_models
 from bench.common import RESULTS_DIR, machine
 
 PROMPT = [

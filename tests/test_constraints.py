@@ -13,7 +13,8 @@ from app.kinds.blog_post import BLOG_POST, BlogPostRequest
 from app.kinds.parsing import end_at_boundary, trim_to_chars, trim_to_words
 from app.kinds.product_description import PRODUCT_DESCRIPTION, ProductDescriptionRequest
 from app.llm.base import Constraints, GenerationOptions, Message
-from app.llm.local import LocalClient, builtin_local_models, line_grammar
+from app.llm.grammar import line_grammar
+from app.llm.local import LocalClient, builtin_local_models
 from tests.payloads import BRIEFS
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.config import ModelConfig, Settings
-from app.llm.base import Completion, GenerationOptions, Message, StreamDelta
+from app.llm.base import Completion, Constraints, GenerationOptions, Message, StreamDelta
 from app.llm.local import smollm2_path
 from app.llm.openai_compat import OpenAICompatClient
 from app.main import create_app
@@ -86,6 +86,30 @@ async def test_stream_through_the_real_sdk(llama_server: str) -> None:
     assert len(deltas) > 1
     assert "".join(deltas) == final.text
     assert final.resolved_model == "smollm2"
+
+
+async def test_a_server_that_accepts_a_grammar_samples_one_line_within_the_limit(
+    llama_server: str,
+) -> None:
+    messages = [Message("user", "Write three slogans for tea, one per line, with numbers.")]
+    constraints = Constraints(one_line=True, max_chars=24)
+    options = GenerationOptions(max_tokens=48, seed=5, constraints=constraints)
+    free = OpenAICompatClient("smollm2", alias_config(llama_server))
+    constrained = OpenAICompatClient(
+        "smollm2", alias_config(llama_server).model_copy(update={"accepts_grammar": True})
+    )
+    try:
+        unconstrained_text = (await free.complete(messages, options)).text
+        text = (await constrained.complete(messages, options)).text
+    finally:
+        await free.aclose()
+        await constrained.aclose()
+    # Asked for a numbered list, the model writes one unless the server holds it to a line.
+    assert "\n" in unconstrained_text.strip() or len(unconstrained_text) > 24, unconstrained_text
+    assert text, text
+    assert "\n" not in text, text
+    assert len(text) <= 24, text
+    assert text[0].isalpha(), text
 
 
 @pytest.mark.parametrize("kind", list(PATHS))

@@ -27,6 +27,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from app.config import ModelConfig
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
+from app.llm.grammar import line_grammar
 from app.llm.retry import with_retries
 
 
@@ -162,6 +163,9 @@ class OpenAICompatClient:
                 request[name] = value
         if options.stop:
             request["stop"] = list(options.stop)
+        if self.config.accepts_grammar and options.constraints.one_line:
+            # Not an OpenAI field: servers that take it sample under it, as local models do.
+            request["grammar"] = line_grammar(options.constraints.max_chars)
         return request
 
     async def complete(self, messages: Sequence[Message], options: GenerationOptions) -> Completion:
