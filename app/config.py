@@ -45,6 +45,11 @@ class ModelConfig(BaseModel):
         1.15,
         description="Penalty on tokens already written (local): small models loop without it.",
     )
+    repeat_window: Annotated[int, Field(ge=16, le=4096)] = Field(
+        256,
+        description="How many of the last tokens the repeat penalty looks at (local); "
+        "llama.cpp's 64 let paragraphs loop.",
+    )
     load_at_startup: bool = False
     redact_pii: bool | None = Field(
         None,

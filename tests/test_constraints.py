@@ -41,7 +41,11 @@ class TestWhatEachKindAsks:
         brief = kind.brief_model.model_validate(
             {**BRIEFS[kind_name][language], "language": language}
         )
-        assert kind.constraints(brief) == Constraints(banned=BANNED[language])
+        constraints = kind.constraints(brief)
+        assert constraints.banned == BANNED[language]
+        assert not constraints.one_line
+        # No end before about min_words words.
+        assert constraints.min_tokens == int(brief.min_words * 1.3)
 
     def test_token_budgets_follow_the_limits(self) -> None:
         # A slogan never gets a blog post's budget, and a longer limit gets more tokens.

@@ -77,6 +77,11 @@ def words_budget(brief: WordRangeBrief) -> int:
     return int(brief.max_words * 1.5) + 32
 
 
+def prose_constraints(brief: WordRangeBrief) -> Constraints:
+    """No banned term, and no end before about `min_words` words (1.3 tokens a word)."""
+    return Constraints(banned=banned_terms(brief.language), min_tokens=int(brief.min_words * 1.3))
+
+
 def fit_word_range(text: str, brief: WordRangeBrief) -> str:
     """Prose over `max_words` cut at the last sentence within it, when that still meets
     `min_words`."""

@@ -6,7 +6,13 @@ from pydantic import ConfigDict, Field
 
 from app.checks import CheckResult, rules
 from app.fields import ShortText, WholeNumber
-from app.kinds.base import ContentKind, WordRangeBrief, fit_word_range, words_budget
+from app.kinds.base import (
+    ContentKind,
+    WordRangeBrief,
+    fit_word_range,
+    prose_constraints,
+    words_budget,
+)
 from app.kinds.parsing import parse_markdown_article
 
 
@@ -57,5 +63,6 @@ BLOG_POST = ContentKind(
     parse=parse_markdown_article,
     check=_checks,
     token_budget=words_budget,
+    constraints=prose_constraints,
     fit=fit_word_range,
 )

@@ -6,7 +6,13 @@ from pydantic import ConfigDict, Field
 
 from app.checks import CheckResult, rules
 from app.fields import Phrase, ShortText, WholeNumber
-from app.kinds.base import ContentKind, WordRangeBrief, fit_word_range, words_budget
+from app.kinds.base import (
+    ContentKind,
+    WordRangeBrief,
+    fit_word_range,
+    prose_constraints,
+    words_budget,
+)
 from app.kinds.parsing import parse_prose
 
 
@@ -61,5 +67,6 @@ PRODUCT_DESCRIPTION = ContentKind(
     parse=parse_prose,
     check=_checks,
     token_budget=words_budget,
+    constraints=prose_constraints,
     fit=fit_word_range,
 )

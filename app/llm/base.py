@@ -27,6 +27,8 @@ class Constraints:
     max_chars: int | None = None
     # Terms that must never appear, in the copy's language.
     banned: tuple[str, ...] = ()
+    # Tokens to write before the model may end (prose with a minimum length).
+    min_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,17 @@ _DEFAULTS_LOCK = threading.Lock()
 BAN_BIAS = -100.0
 
 
+class _Ban:
+    """A logits processor that makes some tokens impossible."""
+
+    def __init__(self, token_ids: list[int]) -> None:
+        self._ids = token_ids
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        scores[self._ids] = -float("inf")
+        return scores
+
+
 def _specific(piece: str) -> bool:
     # A word piece of three or more letters, or Han characters: banning it bans little else.
     return (len(piece) >= 3 and piece.isalpha()) or HAN.search(piece) is not None
@@ -220,6 +231,8 @@ class LocalClient:
                         model_path=str(self._path),
                         n_ctx=self.config.context_length,
                         n_threads=self.config.threads or default_threads(),
+                        # The tokens the repeat penalty looks back over (llama.cpp: 64).
+                        last_n_tokens_size=self.config.repeat_window,
                         verbose=False,
                     )
             return self._llama
@@ -250,14 +263,23 @@ class LocalClient:
         return self._ban_cache[banned]
 
     def _constrained(self, constraints: Constraints) -> dict[str, Any]:
+        import llama_cpp
         from llama_cpp.llama_grammar import LlamaGrammar
 
         kwargs: dict[str, Any] = {}
         if constraints.one_line:
             grammar = line_grammar(constraints.max_chars)
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
-        if constraints.banned:
-            kwargs["logit_bias"] = self.ban_table(constraints.banned)
+        # Both as logits processors of our own: the bindings drop their `logit_bias` when a
+        # logits processor is passed as well (LogitsProcessorList.extend returns None).
+        processors: list[Any] = []
+        if constraints.banned and (table := self.ban_table(constraints.banned)):
+            processors.append(_Ban(list(table)))
+        if constraints.min_tokens:
+            eos = self._load().token_eos()
+            processors.append(llama_cpp.MinTokensLogitsProcessor(constraints.min_tokens, eos))
+        if processors:
+            kwargs["logits_processor"] = llama_cpp.LogitsProcessorList(processors)
         return kwargs
 
     def _kwargs(self, options: GenerationOptions) -> dict[str, Any]:
