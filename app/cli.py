@@ -109,7 +109,8 @@ async def _generate(kind: ContentKind[Any], fields: dict[str, Any], as_json: boo
         print(generation.model_dump_json(indent=2))
     else:
         for variant in generation.variants:
-            failed = [c.name for c in variant.checks if not c.passed]
+            # Hard checks only: an advisory one failing does not make a variant unusable.
+            failed = [c.name for c in variant.checks if c.hard and not c.passed]
             note = f"  [failed: {', '.join(failed)}]" if failed else ""
             print(f"{variant.index + 1}. {variant.text}{note}")
         print(f"-- generation {generation.id} ({generation.status}, model {generation.model})")
