@@ -254,3 +254,18 @@ class TestEmbeddedModelsUnderConstraints:
         text = (await local_clients["local-zh"].complete(prompt, options)).text
         assert "最" not in text, text
         assert "第一" not in text, text
+
+    async def test_prose_marks_are_never_started_and_the_end_stays_open(
+        self, local_clients: dict[str, LocalClient]
+    ) -> None:
+        for client in local_clients.values():
+            marked = client.tokens_starting_with("<>{}[]")
+            llama = client._load()
+            assert llama.token_eos() not in marked
+            assert llama.tokenize(b"<", add_bos=False)[0] in marked
+            prompt = [Message("user", "Write the HTML tag <brief> five times: <brief> <brief>")]
+            options = GenerationOptions(
+                max_tokens=24, seed=1, constraints=Constraints(no_marks="<>{}[]")
+            )
+            text = (await client.complete(prompt, options)).text
+            assert not set(text) & set("<>{}[]"), text

@@ -77,9 +77,19 @@ def words_budget(brief: WordRangeBrief) -> int:
     return int(brief.max_words * 1.5) + 32
 
 
+# Tags, template slots and placeholders ("<brief>", "{{", "[Brand]") never start a token.
+PROSE_NO_MARKS = "<>{}[]"
+
+
 def prose_constraints(brief: WordRangeBrief) -> Constraints:
-    """No banned term, and no end before about `min_words` words (1.3 tokens a word)."""
-    return Constraints(banned=banned_terms(brief.language), min_tokens=int(brief.min_words * 1.3))
+    """No banned term, no markup, and no end before about `min_words` words (1.3 tokens a
+    word)."""
+    return Constraints(
+        banned=banned_terms(brief.language),
+        min_tokens=int(brief.min_words * 1.3),
+        # Prose needs no tags or slots: a small model held past its end echoes `<brief>`.
+        no_marks=PROSE_NO_MARKS,
+    )
 
 
 def fit_word_range(text: str, brief: WordRangeBrief) -> str:

@@ -29,6 +29,8 @@ class Constraints:
     banned: tuple[str, ...] = ()
     # Tokens to write before the model may end (prose with a minimum length).
     min_tokens: int | None = None
+    # Characters no token may start with: markup and placeholder brackets in prose.
+    no_marks: str = ""
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ class LocalClient:
         self._waiting = 0
         # Banned terms -> logit bias; tokenising the forms of a term list once per model.
         self._ban_cache: dict[tuple[str, ...], dict[int, float]] = {}
+        self._mark_cache: dict[str, list[int]] = {}
 
     def describe(self) -> dict[str, Any]:
         """Public facts, including whether the model is loaded."""
@@ -262,6 +263,20 @@ class LocalClient:
             self._ban_cache[banned] = bias
         return self._ban_cache[banned]
 
+    def tokens_starting_with(self, marks: str) -> list[int]:
+        """Every token of the model's vocabulary whose text starts (after a space, if any)
+        with one of `marks`; built once per model and set of marks."""
+        if marks not in self._mark_cache:
+            llama = self._load()
+            found = []
+            # Never the end of the text, whatever it is spelled as.
+            for token in set(range(llama.n_vocab())) - {llama.token_eos()}:
+                piece = llama.detokenize([token]).decode(errors="ignore").lstrip(" ")
+                if piece[:1] and piece[0] in marks:
+                    found.append(token)
+            self._mark_cache[marks] = sorted(found)
+        return self._mark_cache[marks]
+
     def _constrained(self, constraints: Constraints) -> dict[str, Any]:
         import llama_cpp
         from llama_cpp.llama_grammar import LlamaGrammar
@@ -273,8 +288,11 @@ class LocalClient:
         # Both as logits processors of our own: the bindings drop their `logit_bias` when a
         # logits processor is passed as well (LogitsProcessorList.extend returns None).
         processors: list[Any] = []
-        if constraints.banned and (table := self.ban_table(constraints.banned)):
-            processors.append(_Ban(list(table)))
+        banned = list(self.ban_table(constraints.banned)) if constraints.banned else []
+        if constraints.no_marks:
+            banned += self.tokens_starting_with(constraints.no_marks)
+        if banned:
+            processors.append(_Ban(banned))
         if constraints.min_tokens:
             eos = self._load().token_eos()
             processors.append(llama_cpp.MinTokensLogitsProcessor(constraints.min_tokens, eos))
