@@ -49,7 +49,7 @@ async def measure(calls: int) -> dict[str, Any]:
     line_grammar(LIMIT)
     grammar_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    client.ban_table(banned_terms("en"))
+    client.banned_tokens(banned_terms("en"))
     bans_ms = (time.perf_counter() - started) * 1000
     samples: dict[str, list[tuple[float, int, str]]] = {name: [] for name in SETTINGS}
     for seed in range(calls):

@@ -146,11 +146,15 @@ def trim_to_chars(text: str, limit: int) -> str:
         return text
     ends = [m.start() for m in _CLAUSE_END.finditer(text, 0, limit + 1)]
     for end in reversed(ends):
-        kept = text[: end + 1] if text[end] in ".!?。！？" else text[:end]
-        kept = kept.rstrip()
+        kept = _through_clause(text, end)
         if len(kept) <= limit and word_count(kept) >= 2:
             return kept
     return text
+
+
+def _through_clause(text: str, end: int) -> str:
+    # The text up to the clause ending at `end`: a full stop stays, a comma or dash goes.
+    return (text[: end + 1] if text[end] in ".!?。！？" else text[:end]).rstrip()
 
 
 def end_at_boundary(line: str) -> str:
@@ -158,8 +162,7 @@ def end_at_boundary(line: str) -> str:
     (Han text has no partial words: it stays)."""
     clauses = list(_CLAUSE_END.finditer(line))
     if clauses:
-        end = clauses[-1].start()
-        kept = (line[: end + 1] if line[end] in ".!?。！？" else line[:end]).rstrip()
+        kept = _through_clause(line, clauses[-1].start())
         if word_count(kept) >= 2:
             return kept
     head, space, _ = line.rpartition(" ")

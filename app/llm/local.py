@@ -32,8 +32,6 @@ QUEUE_RETRY_AFTER_S = 2.0
 
 
 _DEFAULTS_LOCK = threading.Lock()
-# A banned term's first token gets this bias: never sampled (OpenAI's convention for a ban).
-BAN_BIAS = -100.0
 
 
 class _Ban:
@@ -206,8 +204,8 @@ class LocalClient:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{alias}")
         self._turn = asyncio.Lock()
         self._waiting = 0
-        # Banned terms -> logit bias; tokenising the forms of a term list once per model.
-        self._ban_cache: dict[tuple[str, ...], dict[int, float]] = {}
+        # Banned terms -> their first tokens; tokenising a term list's forms once per model.
+        self._ban_cache: dict[tuple[str, ...], list[int]] = {}
         self._mark_cache: dict[str, list[int]] = {}
 
     def describe(self) -> dict[str, Any]:
@@ -242,8 +240,8 @@ class LocalClient:
         """Load the model now (startup) instead of on first use."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
-    def ban_table(self, banned: tuple[str, ...]) -> dict[int, float]:
-        """The logit bias that keeps every banned term from being started.
+    def banned_tokens(self, banned: tuple[str, ...]) -> list[int]:
+        """The tokens that would start a banned term, never to be sampled.
 
         Each surface form of a term is tokenised and its first token banned when that token
         is specific to the term: a whole Latin word piece of three or more letters, or Han
@@ -251,7 +249,7 @@ class LocalClient:
         checks catch those."""
         if banned not in self._ban_cache:
             llama = self._load()
-            bias: dict[int, float] = {}
+            found: set[int] = set()
             for term in banned:
                 for form in _surface_forms(term):
                     first = llama.tokenize(form.encode(), add_bos=False, special=False)[:1]
@@ -259,8 +257,8 @@ class LocalClient:
                         continue
                     piece = llama.detokenize(first).decode(errors="ignore").strip()
                     if _specific(piece) and term.lower().startswith(piece.lower()):
-                        bias[first[0]] = BAN_BIAS
-            self._ban_cache[banned] = bias
+                        found.add(first[0])
+            self._ban_cache[banned] = sorted(found)
         return self._ban_cache[banned]
 
     def tokens_starting_with(self, marks: str) -> list[int]:
@@ -288,9 +286,9 @@ class LocalClient:
         # Both as logits processors of our own: the bindings drop their `logit_bias` when a
         # logits processor is passed as well (LogitsProcessorList.extend returns None).
         processors: list[Any] = []
-        banned = list(self.ban_table(constraints.banned)) if constraints.banned else []
+        banned = self.banned_tokens(constraints.banned) if constraints.banned else []
         if constraints.no_marks:
-            banned += self.tokens_starting_with(constraints.no_marks)
+            banned = banned + self.tokens_starting_with(constraints.no_marks)
         if banned:
             processors.append(_Ban(banned))
         if constraints.min_tokens:
