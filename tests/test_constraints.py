@@ -7,6 +7,7 @@ import pytest
 
 from app.checks import rules
 from app.checks.ad_law import BANNED, absolute_claims, banned_terms
+from app.generation.harvest import build_variant
 from app.kinds import KINDS
 from app.kinds.ad_slogan import AD_SLOGAN, AdSloganRequest
 from app.kinds.blog_post import BLOG_POST, BlogPostRequest
@@ -188,6 +189,25 @@ class TestTrimming:
     def test_an_overrun_is_cut_at_the_last_sentence_within_the_limit(self) -> None:
         text = "One two three. Four five six. Seven eight nine ten."
         assert trim_to_words(text, 3, 7) == "One two three. Four five six."
+
+    def test_a_trim_is_recorded_but_not_scored(self) -> None:
+        brief = ProductDescriptionRequest.model_validate(
+            {
+                **BRIEFS["product_description"]["en"],
+                "keywords": ["steel"],  # not in the text: one advisory check fails
+                "min_words": 10,
+                "max_words": 16,
+            }
+        )
+        kept = "Kettle One boils a litre of water fast. It keeps the tea warm for hours."
+        variant = build_variant(PRODUCT_DESCRIPTION, brief, kept + " It pours clean every time.")
+        assert variant.text == kept
+        checks = variant.checks_json
+        assert checks[-1]["name"] == "trimmed"
+        assert checks[-1]["detail"].endswith(f"to {len(kept)} characters (15 words)")
+        scored = checks[:-1]
+        assert not all(c["passed"] for c in scored)
+        assert variant.score == round(sum(c["passed"] for c in scored) / len(scored), 4)
 
     def test_chinese_counts_han_characters(self) -> None:
         assert trim_to_words("一二三。四五六。七八九十。", 3, 7) == "一二三。四五六。"

@@ -154,6 +154,8 @@ def build_variant(kind: ContentKind[Any], brief: Brief, raw: str) -> Variant:
     parsed = kind.parse(strip_controls(raw))
     text = kind.fit(parsed, brief)
     checks = kind.check(text, brief)
+    # Scored before the trim is recorded: a record of what was done is no check passed.
+    quality = score(checks)
     if text != parsed:
         cut = f"cut from {len(parsed)} to {len(text)} characters ({word_count(text)} words)"
         checks.append(CheckResult("trimmed", True, hard=False, detail=cut))
@@ -161,7 +163,7 @@ def build_variant(kind: ContentKind[Any], brief: Brief, raw: str) -> Variant:
         id=new_id(),
         text=text,
         checks_json=[c.as_json() for c in checks],
-        score=score(checks),
+        score=quality,
         ratings=[],
     )
 
