@@ -6,8 +6,13 @@ outputs were one line within the limit and free of absolutes; and the cost of bu
 grammar and the ban table (done once per limit and term list; llama.cpp parses the grammar
 again for every call, which is inside the call time).
 
-Run: `.venv/bin/python -m bench.constraints` (`--calls 3` for a quick run). Prints a table
-and writes bench/results/constraints.json.
+With `--prose`, the same for prose: a product description with no grammar and with a
+word-range grammar (40 to 120 words, a Han character counting as a word, as the checks
+count), on both embedded models: what it would cost to bound prose by grammar instead of by
+a minimum length, a token budget and trimming.
+
+Run: `.venv/bin/python -m bench.constraints` (`--calls 3` for a quick run; `--prose`).
+Prints a table and writes bench/results/constraints.json (constraints-prose.json).
 """
 
 import argparse
@@ -39,6 +44,72 @@ SETTINGS = {
     "bans": Constraints(banned=banned_terms("en")),
     "both": Constraints(one_line=True, max_chars=LIMIT, banned=banned_terms("en")),
 }
+
+
+PROSE_PROMPTS = {
+    "local": [
+        Message("system", "You write product descriptions in plain English paragraphs."),
+        Message(
+            "user",
+            "Describe Aurora trail running shoes in 40 to 120 words: grip on wet rock, "
+            "210 g, a rock plate. For weekend trail runners.",
+        ),
+    ],
+    "local-zh": [
+        Message(
+            "user",
+            "请为越野跑鞋写一段 40 到 120 字的商品详情文案：湿滑岩石上抓地牢，重 210 克，"
+            "有防石板。目标顾客：周末越野跑爱好者。\n文案：",
+        )
+    ],
+}
+
+
+def word_range_grammar(min_words: int, max_words: int) -> str:
+    """GBNF for prose of `min_words` to `max_words` words, each Han character one word."""
+    return (
+        f"root ::= word (sep? word){{{min_words - 1},{max_words - 1}}} end?\n"
+        "word ::= [A-Za-z0-9'-]+ | [\u4e00-\u9fff]\n"
+        'sep ::= [ \\n.,;:!?()%"\u3001-\u3003\uff01-\uff1f\u201c\u201d]+\n'
+        "end ::= [.!?\u3002\uff01\uff1f]\n"
+    )
+
+
+async def measure_prose(calls: int) -> dict[str, Any]:
+    """Per model: a description with and without the word-range grammar, interleaved."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    results: dict[str, Any] = {}
+    for alias, prompt in PROSE_PROMPTS.items():
+        client = LocalClient(alias, builtin_local_models()[alias])
+        await client.load()
+        llama = client._load()
+        samples: dict[str, list[tuple[float, int]]] = {"none": [], "word_range": []}
+        for seed in range(calls):
+            for name in samples:
+                grammar = word_range_grammar(40, 120) if name == "word_range" else None
+                text = "\n\n".join(m.content for m in prompt)
+                started = time.perf_counter()
+                output = llama.create_completion(
+                    text,
+                    max_tokens=200,
+                    seed=seed,
+                    temperature=0.8,
+                    grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
+                )
+                elapsed = time.perf_counter() - started
+                samples[name].append((elapsed, output["usage"]["completion_tokens"]))
+        await client.aclose()
+        results[alias] = {
+            name: {
+                "ms_per_call": round(statistics.median(s for s, _ in rows) * 1000, 1),
+                "output_tokens": round(statistics.mean(t for _, t in rows), 1),
+                "ms_per_token": round(1000 * sum(s for s, _ in rows) / sum(t for _, t in rows), 1),
+                "calls": len(rows),
+            }
+            for name, rows in samples.items()
+        }
+    return results
 
 
 async def measure(calls: int) -> dict[str, Any]:
@@ -81,8 +152,19 @@ def main(argv: list[str] | None = None) -> None:
     """Run and report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=12, help="calls per setting")
-    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "constraints.json")
+    parser.add_argument("--prose", action="store_true", help="prose: word-range grammar")
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.prose:
+        prose = asyncio.run(measure_prose(args.calls))
+        for alias, rows in prose.items():
+            for name, row in rows.items():
+                print(f"{alias:10} {name:12}", "  ".join(f"{k} {v}" for k, v in row.items()))
+        output = args.output or RESULTS_DIR / "constraints-prose.json"
+        output.write_text(json.dumps({"machine": machine(), **prose}, indent=2))
+        print(f"wrote {output}")
+        return
+    args.output = args.output or RESULTS_DIR / "constraints.json"
     report = asyncio.run(measure(args.calls))
     print(f"grammar built in {report['grammar_build_ms']} ms, bans in {report['bans_build_ms']} ms")
     columns = ("ms_per_call", "output_tokens", "tokens_per_s", "one_line_within_limit")
