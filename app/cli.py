@@ -269,7 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     key_actions = keys.add_subparsers(dest="action", required=True)
     create = key_actions.add_parser("create", help="create a key (shown once)")
     create.add_argument("--workspace", required=True, help="workspace the key belongs to")
-    create.add_argument("--scopes", default="generate,rate,read", help="generate,rate,read,admin")
+    create.add_argument(
+        "--scopes", default="generate,rate,read,knowledge", help="generate,rate,read,knowledge,admin"
+    )
     create.add_argument("--name", help="a label, e.g. the tool that uses it")
     create.add_argument("--rpm", type=int, help="requests per minute (default: server's)")
     create.add_argument("--tokens-per-day", type=int, help="model tokens per day")

@@ -48,6 +48,11 @@ class NotFound(AppError):
     type = "not_found"
 
 
+class Conflict(AppError):
+    status_code = 409
+    type = "conflict"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     type = "payload_too_large"

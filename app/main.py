@@ -20,6 +20,7 @@ from app.generation.router import write_router
 from app.generation.store import GenerationStore
 from app.generation.streaming import BackgroundWrites
 from app.history.router import router as history_router
+from app.knowledge.router import router as knowledge_router
 from app.kinds import KINDS
 from app.llm.registry import ModelRegistry
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -112,7 +113,13 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Added last, so it runs first: every response, even a 413, carries the id.
     app.add_middleware(RequestIdMiddleware)
-    for router in (write_router(), history_router, ratings_router, system_router):
+    for router in (
+        write_router(),
+        history_router,
+        ratings_router,
+        knowledge_router,
+        system_router,
+    ):
         app.include_router(router)
     install_docs(app)
     app.openapi = lambda: _openapi_with_server_limits(app, settings)  # type: ignore[method-assign]

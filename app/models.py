@@ -1,4 +1,5 @@
-"""The tables: generation, variant, rating (SQLAlchemy 2, typed)."""
+"""The tables: generations and their variants and ratings, workspaces and keys, and the
+knowledge copy is written from (brand kits and their versions, products, audiences)."""
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -88,6 +89,10 @@ class Generation(Base):
     language: Mapped[str] = mapped_column(String(8))
     input_json: Mapped[dict[str, Any]]
     brand_id: Mapped[str | None] = mapped_column(String(64))
+    # The brand kit version, product and audience the prompt was written from.
+    brand_version: Mapped[int | None] = mapped_column(Integer)
+    product_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    audience_id: Mapped[str | None] = mapped_column(String(36), index=True)
     template_name: Mapped[str] = mapped_column(String(200))
     template_version: Mapped[str] = mapped_column(String(64))
     system_prompt: Mapped[str] = mapped_column(Text)
@@ -189,3 +194,72 @@ class ApiKey(Base):
     tokens_per_day: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Brand(Base):
+    """A brand kit; what it says lives in its versions, the newest of which is `version`."""
+
+    __tablename__ = "brand"
+    __table_args__ = (Index("ix_brand_ws_id", "workspace_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set instead of deleting a kit that generations used: their versions stay readable.
+    archived_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BrandVersion(Base):
+    """One version of a brand kit, never changed once written."""
+
+    __tablename__ = "brand_version"
+    # Two concurrent updates cannot both write version n: one of them becomes n + 1.
+    __table_args__ = (UniqueConstraint("brand_id", "version", name="uq_brand_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    brand_id: Mapped[str] = mapped_column(ForeignKey("brand.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    kit_json: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Product(Base):
+    """A product of the catalog: the facts copy about it may state."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        # NULL SKUs do not collide (both databases treat NULLs as distinct).
+        UniqueConstraint("workspace_id", "sku", name="uq_product_sku"),
+        Index("ix_product_ws_id", "workspace_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    brand_id: Mapped[str | None] = mapped_column(ForeignKey("brand.id"))
+    sku: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    facts_json: Mapped[dict[str, Any]]
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    archived_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Audience(Base):
+    """A reader copy is written for: hand-written, or derived from reviews."""
+
+    __tablename__ = "audience"
+    __table_args__ = (Index("ix_audience_ws_id", "workspace_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    profile_json: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    archived_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

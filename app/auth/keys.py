@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound, ValidationFailed
 from app.models import ApiKey, Workspace, utcnow
 
-SCOPES = ("generate", "rate", "read", "admin")
+SCOPES = ("generate", "rate", "read", "knowledge", "admin")
 KEY_PREFIX = "cf_"
 
 

@@ -1,0 +1,1 @@
+"""What copy is written from: brand kits (versioned), the product catalog, audiences."""

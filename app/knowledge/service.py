@@ -1,0 +1,338 @@
+"""Brand kits, products and audiences: workspace-scoped, versioned or revised, archived
+rather than deleted once a generation used them.
+
+Another workspace's record answers as if it did not exist (NotFound). Services add and
+flush; the request's session commits.
+"""
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.knowledge.schemas import AudienceIn, BrandKit, ProductIn
+from app.models import Audience, Brand, BrandVersion, Generation, Product, utcnow
+
+PAGE_LIMIT = 100
+# A version number taken by a concurrent update is retried with the next one.
+VERSION_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class BrandAtVersion:
+    """A brand with the kit of one of its versions."""
+
+    brand: Brand
+    version: int
+    kit: BrandKit
+
+    def as_read(self) -> dict[str, Any]:
+        """The fields of BrandRead."""
+        b = self.brand
+        return {
+            "id": b.id,
+            "version": self.version,
+            "kit": self.kit,
+            "archived_at": b.archived_at,
+            "created_at": b.created_at,
+            "updated_at": b.updated_at,
+        }
+
+
+# --- brands ------------------------------------------------------------------------------
+
+
+async def create_brand(session: AsyncSession, workspace_id: str, kit: BrandKit) -> BrandAtVersion:
+    """A new kit at version 1."""
+    brand = Brand(workspace_id=workspace_id, name=kit.name, version=1)
+    session.add(brand)
+    await session.flush()
+    session.add(BrandVersion(brand_id=brand.id, version=1, kit_json=kit.model_dump(mode="json")))
+    await session.flush()
+    return BrandAtVersion(brand, 1, kit)
+
+
+async def _brand(session: AsyncSession, workspace_id: str, brand_id: str) -> Brand:
+    brand = await session.scalar(
+        select(Brand).where(Brand.id == brand_id, Brand.workspace_id == workspace_id)
+    )
+    if brand is None:
+        raise NotFound(f"No brand {brand_id!r}.", param="brand_id")
+    return brand
+
+
+async def get_brand(
+    session: AsyncSession, workspace_id: str, brand_id: str, version: int | None = None
+) -> BrandAtVersion:
+    """A kit at `version` (default: its newest)."""
+    brand = await _brand(session, workspace_id, brand_id)
+    wanted = version or brand.version
+    kit = await session.scalar(
+        select(BrandVersion.kit_json).where(
+            BrandVersion.brand_id == brand.id, BrandVersion.version == wanted
+        )
+    )
+    if kit is None:
+        raise NotFound(f"Brand {brand_id!r} has no version {wanted}.", param="version")
+    return BrandAtVersion(brand, wanted, BrandKit.model_validate(kit))
+
+
+async def update_brand(
+    session: AsyncSession, workspace_id: str, brand_id: str, kit: BrandKit
+) -> BrandAtVersion:
+    """Write `kit` as the next version. Concurrent updates each get their own version: the
+    unique (brand, version) key refuses the second writer of a number, which takes the next."""
+    brand = await _brand(session, workspace_id, brand_id)
+    if brand.archived_at is not None:
+        raise Conflict(f"Brand {brand_id!r} is archived.", param="brand_id")
+    body = kit.model_dump(mode="json")
+    for _ in range(VERSION_ATTEMPTS):
+        latest = await session.scalar(
+            select(func.max(BrandVersion.version)).where(BrandVersion.brand_id == brand.id)
+        )
+        version = (latest or 0) + 1
+        try:
+            async with session.begin_nested():
+                session.add(BrandVersion(brand_id=brand.id, version=version, kit_json=body))
+        except IntegrityError:
+            continue
+        brand.version = max(brand.version, version)
+        brand.name = kit.name
+        brand.updated_at = utcnow()
+        await session.flush()
+        return BrandAtVersion(brand, version, kit)
+    raise Conflict(f"Brand {brand_id!r} is being changed by others; try again.")
+
+
+async def brand_versions(
+    session: AsyncSession, workspace_id: str, brand_id: str
+) -> list[tuple[int, str, Any]]:
+    """Every version of a kit: (version, name, created_at), oldest first."""
+    brand = await _brand(session, workspace_id, brand_id)
+    rows = await session.execute(
+        select(BrandVersion.version, BrandVersion.kit_json, BrandVersion.created_at)
+        .where(BrandVersion.brand_id == brand.id)
+        .order_by(BrandVersion.version)
+    )
+    return [(version, kit["name"], created) for version, kit, created in rows]
+
+
+async def list_brands(
+    session: AsyncSession, workspace_id: str, *, after: str | None, limit: int, archived: bool
+) -> list[BrandAtVersion]:
+    """Kits at their newest version, oldest kit first."""
+    query = select(Brand, BrandVersion.kit_json).join(
+        BrandVersion, (BrandVersion.brand_id == Brand.id) & (BrandVersion.version == Brand.version)
+    )
+    query = _page(query, Brand, workspace_id, after, limit, archived)
+    rows = await session.execute(query)
+    return [
+        BrandAtVersion(brand, brand.version, BrandKit.model_validate(kit)) for brand, kit in rows
+    ]
+
+
+# --- products ----------------------------------------------------------------------------
+
+
+def product_columns(product: ProductIn) -> dict[str, Any]:
+    """A product's columns: SKU, name and brand apart, every other fact in facts_json."""
+    facts = product.model_dump(mode="json", exclude={"sku", "name", "brand_id"})
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "brand_id": product.brand_id,
+        "facts_json": facts,
+    }
+
+
+def product_read(row: Product) -> dict[str, Any]:
+    """The fields of ProductRead."""
+    return {
+        **row.facts_json,
+        "id": row.id,
+        "sku": row.sku,
+        "name": row.name,
+        "brand_id": row.brand_id,
+        "revision": row.revision,
+        "archived_at": row.archived_at,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+async def check_brand_id(session: AsyncSession, workspace_id: str, brand_id: str | None) -> None:
+    """A product's brand must be the caller's."""
+    if brand_id is not None:
+        await _brand(session, workspace_id, brand_id)
+
+
+async def create_product(session: AsyncSession, workspace_id: str, product: ProductIn) -> Product:
+    """A new product; a SKU the workspace already has is a conflict."""
+    await check_brand_id(session, workspace_id, product.brand_id)
+    row = Product(workspace_id=workspace_id, revision=1, **product_columns(product))
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise Conflict(
+            f"SKU {product.sku!r} already exists; update that product instead.", param="sku"
+        ) from None
+    return row
+
+
+async def get_product(session: AsyncSession, workspace_id: str, product_id: str) -> Product:
+    """The caller's product."""
+    row = await session.scalar(
+        select(Product).where(Product.id == product_id, Product.workspace_id == workspace_id)
+    )
+    if row is None:
+        raise NotFound(f"No product {product_id!r}.", param="product_id")
+    return row
+
+
+async def update_product(
+    session: AsyncSession, workspace_id: str, product_id: str, product: ProductIn
+) -> Product:
+    """Replace a product's facts; its revision counts the changes."""
+    row = await get_product(session, workspace_id, product_id)
+    await check_brand_id(session, workspace_id, product.brand_id)
+    for name, value in product_columns(product).items():
+        setattr(row, name, value)
+    row.revision += 1
+    row.updated_at = utcnow()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"SKU {product.sku!r} belongs to another product.", param="sku") from None
+    return row
+
+
+async def list_products(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    after: str | None,
+    limit: int,
+    archived: bool,
+    brand_id: str | None = None,
+    sku: str | None = None,
+) -> list[Product]:
+    """Products, oldest first."""
+    query = _page(select(Product), Product, workspace_id, after, limit, archived)
+    if brand_id is not None:
+        query = query.where(Product.brand_id == brand_id)
+    if sku is not None:
+        query = query.where(Product.sku == sku)
+    return list(await session.scalars(query))
+
+
+# --- audiences ---------------------------------------------------------------------------
+
+
+def audience_read(row: Audience) -> dict[str, Any]:
+    """The fields of AudienceRead."""
+    return {
+        **row.profile_json,
+        "id": row.id,
+        "name": row.name,
+        "source": row.source,
+        "revision": row.revision,
+        "archived_at": row.archived_at,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+async def create_audience(
+    session: AsyncSession, workspace_id: str, audience: AudienceIn, source: str = "manual"
+) -> Audience:
+    """A new audience."""
+    row = Audience(
+        workspace_id=workspace_id,
+        name=audience.name,
+        profile_json=audience.model_dump(mode="json", exclude={"name"}),
+        source=source,
+        revision=1,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_audience(session: AsyncSession, workspace_id: str, audience_id: str) -> Audience:
+    """The caller's audience."""
+    row = await session.scalar(
+        select(Audience).where(Audience.id == audience_id, Audience.workspace_id == workspace_id)
+    )
+    if row is None:
+        raise NotFound(f"No audience {audience_id!r}.", param="audience_id")
+    return row
+
+
+async def update_audience(
+    session: AsyncSession, workspace_id: str, audience_id: str, audience: AudienceIn
+) -> Audience:
+    """Replace an audience's profile."""
+    row = await get_audience(session, workspace_id, audience_id)
+    row.name = audience.name
+    row.profile_json = audience.model_dump(mode="json", exclude={"name"})
+    row.revision += 1
+    row.updated_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def list_audiences(
+    session: AsyncSession, workspace_id: str, *, after: str | None, limit: int, archived: bool
+) -> list[Audience]:
+    """Audiences, oldest first."""
+    query = _page(select(Audience), Audience, workspace_id, after, limit, archived)
+    return list(await session.scalars(query))
+
+
+# --- shared ------------------------------------------------------------------------------
+
+Row = TypeVar("Row", Brand, Product, Audience)
+
+
+def _page(
+    query: Any, table: type[Row], workspace_id: str, after: str | None, limit: int, archived: bool
+) -> Any:
+    query = query.where(table.workspace_id == workspace_id)
+    if not archived:
+        query = query.where(table.archived_at.is_(None))
+    if after is not None:
+        query = query.where(table.id > after)
+    return query.order_by(table.id).limit(limit)
+
+
+_USED_BY = {
+    Brand: Generation.brand_id,
+    Product: Generation.product_id,
+    Audience: Generation.audience_id,
+}
+
+
+async def remove(session: AsyncSession, row: Brand | Product | Audience) -> bool:
+    """Delete a record no generation used; archive one that was used (its history must stay
+    readable). True when it was archived."""
+    used = await session.scalar(select(exists().where(_USED_BY[type(row)] == row.id)))
+    if isinstance(row, Brand):
+        used = used or await session.scalar(select(exists().where(Product.brand_id == row.id)))
+    if used:
+        if row.archived_at is None:
+            row.archived_at = row.updated_at = utcnow()
+        await session.flush()
+        return True
+    await session.delete(row)
+    await session.flush()
+    return False
+
+
+async def brand_row(session: AsyncSession, workspace_id: str, brand_id: str) -> Brand:
+    """The caller's brand row (for deletion)."""
+    return await _brand(session, workspace_id, brand_id)
