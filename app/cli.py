@@ -270,7 +270,9 @@ def _parser() -> argparse.ArgumentParser:
     create = key_actions.add_parser("create", help="create a key (shown once)")
     create.add_argument("--workspace", required=True, help="workspace the key belongs to")
     create.add_argument(
-        "--scopes", default="generate,rate,read,knowledge", help="generate,rate,read,knowledge,admin"
+        "--scopes",
+        default="generate,rate,read,knowledge",
+        help="generate,rate,read,knowledge,admin",
     )
     create.add_argument("--name", help="a label, e.g. the tool that uses it")
     create.add_argument("--rpm", type=int, help="requests per minute (default: server's)")

@@ -20,8 +20,8 @@ from app.generation.router import write_router
 from app.generation.store import GenerationStore
 from app.generation.streaming import BackgroundWrites
 from app.history.router import router as history_router
-from app.knowledge.router import router as knowledge_router
 from app.kinds import KINDS
+from app.knowledge.router import router as knowledge_router
 from app.llm.registry import ModelRegistry
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.prompting import PromptLibrary
