@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     # Room for the largest body the request schemas allow (every field at its longest, each
     # character a JSON-escaped surrogate pair: about 170 KB for a product description).
     max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    # POST /v1/products/import takes a whole catalog file (10,000 products are about 5 MB).
+    max_import_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
     max_prompt_chars: Annotated[int, Field(ge=1000)] = 24_000
     # Generations older than this many days are purged (hourly, and by `copyforge purge`).
     retention_days: Annotated[int | None, Field(ge=1)] = None

@@ -21,7 +21,9 @@ from app.generation.store import GenerationStore
 from app.generation.streaming import BackgroundWrites
 from app.history.router import router as history_router
 from app.kinds import KINDS
+from app.knowledge.router import IMPORT_PATH
 from app.knowledge.router import router as knowledge_router
+from app.lint.router import router as lint_router
 from app.llm.registry import ModelRegistry
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from app.prompting import PromptLibrary
@@ -110,7 +112,11 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={IMPORT_PATH: settings.max_import_bytes},
+    )
     # Added last, so it runs first: every response, even a 413, carries the id.
     app.add_middleware(RequestIdMiddleware)
     for router in (
@@ -118,6 +124,7 @@ def create_app(
         history_router,
         ratings_router,
         knowledge_router,
+        lint_router,
         system_router,
     ):
         app.include_router(router)

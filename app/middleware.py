@@ -3,6 +3,7 @@
 import json
 import re
 import uuid
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,19 +46,26 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit: up front by Content-Length, or while streaming in."""
+    """Refuse bodies over the limit: up front by Content-Length, or while streaming in.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `path_limits` gives a few exact paths a limit of their own (the catalog import takes
+    files far larger than any JSON body)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_bytes)
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(scope, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
 
@@ -66,19 +74,16 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Raised inside the endpoint's body read, so the error handlers answer it.
-                    raise PayloadTooLarge(self._message())
+                    raise PayloadTooLarge(_message(limit))
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _message(self) -> str:
-        return f"Request body is larger than the limit of {self.max_bytes} bytes."
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         request_id = scope.get("state", {}).get("request_id")
-        error = error_body("payload_too_large", self._message(), request_id=request_id)
+        error = error_body("payload_too_large", _message(limit), request_id=request_id)
         body = json.dumps(error, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
@@ -86,3 +91,7 @@ class BodySizeLimitMiddleware:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _message(limit: int) -> str:
+    return f"Request body is larger than the limit of {limit} bytes."

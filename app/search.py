@@ -13,22 +13,23 @@ from typing import Any
 _NOT_SEARCHED = frozenset({"language"})
 
 
-def _strings(value: Any) -> Iterable[str]:
+def strings_in(value: Any) -> Iterable[str]:
+    """Every string in a JSON value: list items, dict keys and values, nested."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from strings_in(item)
     elif isinstance(value, dict):
         # Inside a field, names are the user's words too (a spec called "capacity").
         for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
+            yield from strings_in(key)
+            yield from strings_in(item)
 
 
 def search_text(brief: dict[str, Any], texts: Iterable[str]) -> str:
     """The searchable text of a generation: its brief's values and its variants' texts."""
-    values = (s for name, v in brief.items() if name not in _NOT_SEARCHED for s in _strings(v))
+    values = (s for name, v in brief.items() if name not in _NOT_SEARCHED for s in strings_in(v))
     return "\n".join([*values, *texts]).casefold()
 
 

@@ -22,6 +22,9 @@ EN_EXAMPLES = {
     r"(?:the )?ultimate": "the ultimate",
     r"unparalleled": "unparalleled",
     r"lowest price": "lowest price",
+    r"first[- ]ever": "first-ever",
+    r"industry[- ]first": "industry-first",
+    r"(?:the )?first of its kind": "the first of its kind",
 }
 
 

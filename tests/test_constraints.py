@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.checks import rules
+from app.checks import policy, rules
 from app.checks.ad_law import BANNED, absolute_claims, banned_terms
 from app.generation.harvest import build_variant
 from app.kinds import KINDS
@@ -131,10 +131,10 @@ class TestChecks:
         assert not rules.fresh_title("# 如何挑选越野跑鞋\n\n正文。", "如何挑选越野跑鞋").passed
 
     def test_advertising_law_absolutes_make_a_variant_unusable(self) -> None:
-        result = rules.ad_law("The best kettle, guaranteed.")
+        result = policy.ad_law("The best kettle, guaranteed.")
         assert result.hard
         assert not result.passed
-        assert rules.ad_law("A kettle that boils in three minutes.").passed
+        assert policy.ad_law("A kettle that boils in three minutes.").passed
 
     @pytest.mark.parametrize("language", ["en", "zh"])
     def test_every_banned_term_is_an_absolute_the_check_finds(self, language: str) -> None:

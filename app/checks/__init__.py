@@ -12,12 +12,18 @@ class CheckResult:
     passed: bool
     hard: bool
     detail: str | None = None
+    # The offending text as written, when the rule found one (a banned word, a figure).
+    span: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The form stored in variant.checks_json."""
         # Spelled out: dataclasses.asdict deep-copies every field, on every check of every
-        # variant, for a dict of four scalars.
-        return {"name": self.name, "passed": self.passed, "hard": self.hard, "detail": self.detail}
+        # variant, for a dict of a few scalars. `span` only when there is one: most checks
+        # have none, and rows stored before it existed read the same.
+        row = {"name": self.name, "passed": self.passed, "hard": self.hard, "detail": self.detail}
+        if self.span is not None:
+            row["span"] = self.span
+        return row
 
 
 def score(results: list[CheckResult]) -> float | None:

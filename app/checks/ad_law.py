@@ -29,6 +29,12 @@ ZH_TERMS = (
     "根治",
     "零风险",
     "唯一",
+    # Firsts: a product may make them only when its approved claims carry the proof.
+    "全球首款",
+    "全国首款",
+    "全球首发",
+    "首款",
+    "首创",
 )
 # Regular expressions, matched case-insensitively as whole terms.
 EN_TERMS = (
@@ -48,6 +54,9 @@ EN_TERMS = (
     r"(?:the )?ultimate",
     r"unparalleled",
     r"lowest price",
+    r"first[- ]ever",
+    r"industry[- ]first",
+    r"(?:the )?first of its kind",
 )
 # Lookarounds, not \b: a term may begin with "#", where \b would need a word character
 # before it (so "\b#1" never matched " #1"); these only say no letter or digit touches it.

@@ -4,7 +4,6 @@ import difflib
 from collections.abc import Sequence
 
 from app.checks import CheckResult
-from app.checks.ad_law import absolute_claims
 from app.checks.text import (
     LABEL_LINE,
     MARKUP,
@@ -90,17 +89,6 @@ def keywords(text: str, wanted: Sequence[str]) -> CheckResult:
     )
 
 
-def ad_law(text: str) -> CheckResult:
-    """No absolute claims that advertising law forbids."""
-    claims = absolute_claims(text)
-    return CheckResult(
-        "ad_law",
-        not claims,
-        hard=True,
-        detail=f"absolute claims: {', '.join(claims)}" if claims else None,
-    )
-
-
 def no_markup(text: str) -> CheckResult:
     """No prompt markup or labels left in the copy (`<text>`, "Slogan: #1:", "产品名称：")."""
     hit = MARKUP.search(text)
@@ -157,5 +145,4 @@ def common(
         no_markup(text),
         no_loop(text, loop_phrase),
         keywords(text, wanted_keywords),
-        ad_law(text),
     ]

@@ -11,10 +11,11 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from app.checks import CheckResult, score
+from app.checks.policy import Policy, policy_checks
 from app.checks.text import tokens, word_count
 from app.generation.outcome import Delta, EventSink
 from app.generation.plan import Plan
@@ -23,6 +24,7 @@ from app.kinds.base import Brief, ContentKind
 from app.kinds.parsing import strip_controls
 from app.llm.base import (
     Completion,
+    Constraints,
     ErrorKind,
     GenerationOptions,
     LLMClient,
@@ -39,6 +41,7 @@ NEAR_DUPLICATE = 0.9
 # Longer texts are compared exactly only: the ratio costs the product of the lengths.
 _NEAR_MAX_WORDS = 120
 logger = logging.getLogger("copyforge.harvest")
+NO_POLICY = Policy()
 
 # Why a generation is not `succeeded`: a model error, or one of the harvest's own reasons.
 ErrorType = ErrorKind | Literal["client_disconnected", "empty_output", "checks_failed"]
@@ -133,7 +136,7 @@ def call_options(plan: Plan, attempt: int) -> GenerationOptions:
         temperature=brief.temperature,
         seed=None if brief.seed is None else brief.seed + attempt,
         stop=plan.kind.completion_stop if plan.completion_mode else (),
-        constraints=plan.kind.constraints(brief),
+        constraints=with_policy_bans(plan.kind.constraints(brief), plan.policy),
     )
 
 
@@ -149,11 +152,24 @@ def is_usable(variant: Variant) -> bool:
     return all(c["passed"] for c in variant.checks_json if c["hard"])
 
 
-def build_variant(kind: ContentKind[Any], brief: Brief, raw: str) -> Variant:
+def with_policy_bans(constraints: Constraints, policy: Policy) -> Constraints:
+    """The kind's decode-time bans plus the brand's banned terms, less the absolutes the
+    product's approved claims make ("全球首款" with its proof)."""
+    approved = " ".join(policy.approved).casefold()
+    banned = [t for t in constraints.banned if t.casefold() not in approved]
+    banned += [t for t in policy.banned if t not in banned]
+    if tuple(banned) == constraints.banned:
+        return constraints
+    return replace(constraints, banned=tuple(banned))
+
+
+def build_variant(
+    kind: ContentKind[Any], brief: Brief, raw: str, policy: Policy = NO_POLICY
+) -> Variant:
     """Parse raw model output into a checked variant."""
     parsed = kind.parse(strip_controls(raw))
     text = kind.fit(parsed, brief)
-    checks = kind.check(text, brief)
+    checks = kind.check(text, brief) + policy_checks(text, policy)
     # Scored before the trim is recorded: a record of what was done is no check passed.
     quality = score(checks)
     if text != parsed:
@@ -268,7 +284,7 @@ async def harvest(
             if isinstance(item, LLMError):
                 result.errors.append(item)
             else:
-                result.add(build_variant(plan.kind, plan.brief, item.text), item)
+                result.add(build_variant(plan.kind, plan.brief, item.text, plan.policy), item)
         if result.cancelled or not any(isinstance(i, Completion) for i in finished):
             # A client that left, or a model that only fails: more attempts won't help.
             break

@@ -9,10 +9,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from app.checks.policy import Policy
 from app.config import Settings
 from app.errors import ValidationFailed
 from app.ids import new_id
 from app.kinds.base import Brief, ContentKind
+from app.knowledge.bundle import Knowledge
 from app.llm.base import Message
 from app.llm.registry import ModelRegistry, Route
 from app.models import DEFAULT_WORKSPACE
@@ -47,6 +49,11 @@ class Plan:
 
     id: str
     order: Order
+    # The brief with what the knowledge fills in: what the template, checks and limits use.
+    brief: Brief
+    knowledge: Knowledge
+    # The rules beyond the kind's format: advertising law, the brand's, the product's facts.
+    policy: Policy
     route: Route
     # The brief as the template saw it and the history stores it (redacted where the route
     # says so).
@@ -63,11 +70,6 @@ class Plan:
     def kind(self) -> ContentKind[Any]:
         """The kind of copy."""
         return self.order.kind
-
-    @property
-    def brief(self) -> Brief:
-        """The validated brief."""
-        return self.order.brief
 
     @property
     def completion_mode(self) -> bool:
@@ -99,10 +101,16 @@ def request_hash(kind: ContentKind[Any], brief: Brief) -> str:
 
 
 def make_plan(
-    order: Order, *, registry: ModelRegistry, prompts: PromptLibrary, settings: Settings
+    order: Order,
+    *,
+    registry: ModelRegistry,
+    prompts: PromptLibrary,
+    settings: Settings,
+    knowledge: Knowledge | None = None,
 ) -> Plan:
     """Check caps, route the model and render the prompt; raise before anything is spent."""
-    brief = order.brief
+    knowledge = knowledge or Knowledge()
+    brief = order.kind.fill(order.brief, knowledge)
     if brief.n > settings.max_n:
         raise ValidationFailed(f"n may be at most {settings.max_n}.", param="n")
     if brief.max_tokens is not None and brief.max_tokens > settings.max_tokens_cap:
@@ -110,7 +118,10 @@ def make_plan(
             f"max_tokens may be at most {settings.max_tokens_cap}.", param="max_tokens"
         )
     route = registry.route(brief.model, brief.language)
-    template_input = brief.template_input()
+    template_input = {
+        **brief.template_input(),
+        **knowledge.template_input(order.kind.name, brief.language),
+    }
     if route.redacts:
         # Personal data never leaves the machine, and what is stored is what was sent.
         template_input = redact(template_input)
@@ -130,11 +141,16 @@ def make_plan(
     return Plan(
         id=new_id(),
         order=order,
+        brief=brief,
+        knowledge=knowledge,
+        policy=knowledge.policy(order.kind.name, brief.language, brief.template_input()),
         route=route,
         input=template_input,
         prompt=prompt,
         messages=messages,
-        request_hash=request_hash(order.kind, brief),
+        # The request as sent: a replay with the same key must match it, whatever the
+        # product or kit became since.
+        request_hash=request_hash(order.kind, order.brief),
         budget=budget,
         token_ceiling=budget.calls * per_call,
     )

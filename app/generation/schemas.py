@@ -15,6 +15,7 @@ class CheckRead(BaseModel):
     passed: bool
     hard: bool = Field(description="A hard rule failing makes the variant unusable.")
     detail: str | None = None
+    span: str | None = Field(None, description="The offending text, as written in the copy.")
 
 
 class RatingRead(BaseModel):
@@ -73,6 +74,15 @@ class ErrorRead(BaseModel):
     message: str
 
 
+class KnowledgeRef(BaseModel):
+    """The brand kit version, product and audience the copy was written from."""
+
+    brand_id: str | None = None
+    brand_version: int | None = Field(None, description="Read it: GET /v1/brands/{id}?version=")
+    product_id: str | None = None
+    audience_id: str | None = None
+
+
 class GenerationRead(BaseModel):
     """A generation with its provenance and variants."""
 
@@ -87,7 +97,11 @@ class GenerationRead(BaseModel):
         description="The fallback alias that wrote some or all variants, if the model failed."
     )
     template: TemplateRef
-    input: dict[str, Any] = Field(description="The brief as validated.")
+    input: dict[str, Any] = Field(
+        description="The brief as validated, with what the product and audience filled in, "
+        "and the brand kit, product facts and reader the template saw."
+    )
+    knowledge: KnowledgeRef
     options: dict[str, Any]
     usage: UsageRead
     error: ErrorRead | None

@@ -20,6 +20,8 @@ from app.generation.harvest import Harvest, harvest
 from app.generation.outcome import EventSink, Generated, Started, api_error
 from app.generation.plan import Order, Plan, make_plan
 from app.generation.store import GenerationStore
+from app.knowledge.bundle import Knowledge
+from app.knowledge.service import load_knowledge
 from app.llm.registry import ModelRegistry
 from app.models import Generation, utcnow
 from app.prompting import PromptLibrary
@@ -66,8 +68,13 @@ async def generate(
     Raises an AppError for what is refused before any model call (caps, model, budget,
     an Idempotency-Key used with another body). `on_event` receives `Started` once the
     generation that will answer is known, then the streamed `Delta`s."""
+    knowledge = await _knowledge(context, order)
     plan = make_plan(
-        order, registry=context.registry, prompts=context.prompts, settings=context.settings
+        order,
+        registry=context.registry,
+        prompts=context.prompts,
+        settings=context.settings,
+        knowledge=knowledge,
     )
     key = order.idempotency_key
     if key is None:
@@ -84,6 +91,21 @@ async def generate(
         generated = await _run(context, plan, tokens, on_event, cancelled)
         flight.done(generated)
         return generated
+
+
+async def _knowledge(context: GenerationContext, order: Order) -> Knowledge:
+    """The brand kit, product and audience the brief names (no database read when none)."""
+    brief = order.brief
+    if brief.brand_id is None and brief.product_id is None and brief.audience_id is None:
+        return Knowledge()
+    async with context.database.read_sessions() as session:
+        return await load_knowledge(
+            session,
+            order.workspace_id,
+            brand_id=brief.brand_id,
+            product_id=brief.product_id,
+            audience_id=brief.audience_id,
+        )
 
 
 async def _run(
@@ -162,7 +184,10 @@ def _generation_row(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
         idempotency_key=plan.order.idempotency_key,
         request_hash=plan.request_hash,
         search_text=search_text(plan.input, (v.text for v in variants)),
-        brand_id=None,
+        brand_id=plan.knowledge.brand_id,
+        brand_version=plan.knowledge.brand_version,
+        product_id=plan.knowledge.product_id,
+        audience_id=plan.knowledge.audience_id,
         created_at=now,
         updated_at=now,
         variants=variants,

@@ -4,6 +4,7 @@ from app.generation.schemas import (
     CheckRead,
     ErrorRead,
     GenerationRead,
+    KnowledgeRef,
     PromptRead,
     RatingRead,
     TemplateRef,
@@ -46,6 +47,12 @@ def generation_read(generation: Generation, *, with_prompt: bool) -> GenerationR
         fallback_model=generation.fallback_alias,
         template=TemplateRef(name=generation.template_name, version=generation.template_version),
         input=generation.input_json,
+        knowledge=KnowledgeRef(
+            brand_id=generation.brand_id,
+            brand_version=generation.brand_version,
+            product_id=generation.product_id,
+            audience_id=generation.audience_id,
+        ),
         options=generation.options_json,
         usage=UsageRead(
             input_tokens=generation.input_tokens,

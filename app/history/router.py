@@ -56,6 +56,15 @@ def _filters(
     ] = None,
     status_: Annotated[StatusFilter, Query(alias="status")] = None,
     language: Annotated[Language | None, Query(description="en or zh.")] = None,
+    brand_id: Annotated[
+        str | None, Query(max_length=64, description="Written with this brand kit.")
+    ] = None,
+    product_id: Annotated[
+        str | None, Query(max_length=64, description="Written about this product.")
+    ] = None,
+    audience_id: Annotated[
+        str | None, Query(max_length=64, description="Written for this audience.")
+    ] = None,
     min_rating: Annotated[
         float | None,
         Query(
@@ -82,6 +91,9 @@ def _filters(
         template_version=template_version,
         status=status_,
         language=language,
+        brand_id=brand_id,
+        product_id=product_id,
+        audience_id=audience_id,
         min_rating=min_rating,
         created_after=created_after,
         created_before=created_before,

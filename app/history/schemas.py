@@ -33,12 +33,15 @@ class GroupBy(StrEnum):
     model = "model"
     template_version = "template_version"
     language = "language"
+    brand = "brand"
+    product = "product"
+    audience = "audience"
 
 
 class StatsRow(BaseModel):
     """Aggregates for one group."""
 
-    key: str
+    key: str | None = Field(description="The group; null for generations without one (no brand).")
     count: int
     failed_count: int
     rated_count: int = Field(description="Generations with at least one rating.")
@@ -66,6 +69,9 @@ class GenerationFilters(BaseModel):
     template_version: str | None = None
     status: GenerationStatus | None = None
     language: str | None = None
+    brand_id: str | None = None
+    product_id: str | None = None
+    audience_id: str | None = None
     min_rating: float | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None

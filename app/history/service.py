@@ -24,6 +24,9 @@ _GROUP_COLUMNS = {
     GroupBy.model: Generation.model_alias,
     GroupBy.template_version: Generation.template_version,
     GroupBy.language: Generation.language,
+    GroupBy.brand: Generation.brand_id,
+    GroupBy.product: Generation.product_id,
+    GroupBy.audience: Generation.audience_id,
 }
 
 
@@ -40,6 +43,9 @@ def _conditions(workspace_id: str, filters: GenerationFilters) -> list[ColumnEle
         Generation.template_version: filters.template_version,
         Generation.status: filters.status,
         Generation.language: filters.language,
+        Generation.brand_id: filters.brand_id,
+        Generation.product_id: filters.product_id,
+        Generation.audience_id: filters.audience_id,
     }
     conditions += [column == value for column, value in equal.items() if value is not None]
     if filters.created_after is not None:

@@ -1,21 +1,31 @@
 """Ad slogans: one line, one message, within `max_chars`."""
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from app.checks import CheckResult, rules
 from app.checks.ad_law import banned_terms
 from app.fields import LongText, ShortText, WholeNumber
-from app.kinds.base import Brief, ContentKind
+from app.kinds.base import Brief, ContentKind, fill_blanks, unless_product
 from app.kinds.parsing import end_at_boundary, parse_one_line, trim_to_chars
+from app.knowledge.bundle import Knowledge
 from app.llm.base import Constraints
 
 
 class AdSloganRequest(Brief):
     """Brief for ad slogans."""
 
-    product: ShortText = Field(description="Product or brand the slogan sells.")
+    product: ShortText | None = Field(
+        None,
+        validate_default=True,
+        description="Product or brand the slogan sells (default: the product's name).",
+    )
     brand: ShortText | None = Field(None, description="Brand name, if different.")
-    key_message: LongText = Field(description="What the slogan must stress.")
+    key_message: LongText | None = Field(
+        None,
+        validate_default=True,
+        description="What the slogan must stress (default: the product's approved claims, "
+        "else its features).",
+    )
     max_chars: WholeNumber = Field(
         60, ge=5, le=200, description="Longest acceptable slogan, characters."
     )
@@ -38,6 +48,20 @@ class AdSloganRequest(Brief):
         },
     )
 
+    _filled_by_product = field_validator("product", "key_message")(unless_product)
+
+
+def _fill(brief: AdSloganRequest, knowledge: Knowledge) -> AdSloganRequest:
+    product = knowledge.product
+    claims = [c.claim for c in product.approved_claims] if product else []
+    points = claims or knowledge.product_features(brief.language)
+    return fill_blanks(
+        brief,
+        product=knowledge.product_name(brief.language),
+        key_message="; ".join(points[:3]) or None,
+        audience=knowledge.reader(),
+    )
+
 
 def _checks(text: str, brief: AdSloganRequest) -> list[CheckResult]:
     return [
@@ -45,7 +69,7 @@ def _checks(text: str, brief: AdSloganRequest) -> list[CheckResult]:
         rules.single_line(text),
         rules.substance(text, brief.language),
         rules.max_chars(text, brief.max_chars),
-        rules.names(text, brief.product, brief.brand),
+        rules.names(text, brief.product or "", brief.brand),
     ]
 
 
@@ -89,5 +113,6 @@ AD_SLOGAN = ContentKind(
     token_budget=_token_budget,
     constraints=_constraints,
     fit=_fit,
+    fill=_fill,
     completion_stop=("\n\n", "<brief>"),
 )

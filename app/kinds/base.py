@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from app.checks import CheckResult
 from app.checks.ad_law import banned_terms
@@ -23,10 +23,15 @@ from app.fields import (
     WholeNumber,
 )
 from app.kinds.parsing import trim_to_words
+from app.knowledge.bundle import Knowledge
 from app.llm.base import Constraints
 
 # Fields that steer the call, not the copy; the rest of a brief is what the template sees.
-OPTION_FIELDS = frozenset({"n", "model", "temperature", "max_tokens", "seed"})
+OPTION_FIELDS = frozenset(
+    {"n", "model", "temperature", "max_tokens", "seed", "brand_id", "product_id", "audience_id"}
+)
+# A brand kit's, product's or audience's id (from its create or list).
+KnowledgeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class Brief(BaseModel):
@@ -52,6 +57,18 @@ class Brief(BaseModel):
         None, description="Token budget per variant (capped by the server)."
     )
     seed: Seed | None = Field(None, description="Seed for reproducible sampling, if supported.")
+    brand_id: KnowledgeId | None = Field(
+        None, description="Brand kit (from `POST /v1/brands`): voice, style and term rules."
+    )
+    product_id: KnowledgeId | None = Field(
+        None,
+        description="Product (from `POST /v1/products`): fills what the brief leaves out, and "
+        "every figure in the copy must be one of its facts. Its brand applies when "
+        "`brand_id` is not given.",
+    )
+    audience_id: KnowledgeId | None = Field(
+        None, description="Audience (from `POST /v1/audiences`): who the copy is for."
+    )
 
     def template_input(self) -> dict[str, Any]:
         """The brief minus call options: what the template and the history see."""
@@ -106,6 +123,31 @@ def only_bans(brief: Brief) -> Constraints:
     return Constraints(banned=banned_terms(brief.language))
 
 
+def fill_blanks(brief: B, **values: Any) -> B:
+    """The brief with the fields it left empty (None, or an empty list) set from `values`
+    (those that have one); what the caller wrote always wins."""
+    update = {
+        name: value
+        for name, value in values.items()
+        if value not in (None, [], {}) and getattr(brief, name) in (None, [], {})
+    }
+    return brief.model_copy(update=update) if update else brief
+
+
+def fill_reader(brief: B, knowledge: Knowledge) -> B:
+    """The audience fills the brief's reader, the part every kind shares."""
+    return fill_blanks(brief, audience=knowledge.reader())
+
+
+def unless_product(value: Any, info: ValidationInfo) -> Any:
+    """A field validator for brief fields a named product fills instead (declare the field
+    with `validate_default=True`): left out, it needs a `product_id`. `product_id` belongs to
+    Brief, so it is validated before any field of a kind."""
+    if value in (None, []) and info.data.get("product_id") is None:
+        raise ValueError("required unless product_id is given")
+    return value
+
+
 def as_is(text: str, brief: Any) -> str:
     """Copy that needs no fitting to its limits."""
     return text
@@ -130,6 +172,8 @@ class ContentKind(Generic[B]):
     # Copy over its limits brought within them where that keeps it whole (a text cut at a
     # sentence boundary), applied before the checks.
     fit: Callable[[str, B], str] = as_is
+    # The brief with what the named product and audience fill in (fields left out only).
+    fill: Callable[[B, Knowledge], B] = fill_reader
     # Where a base model (completion mode) should stop: it would go on writing examples.
     completion_stop: tuple[str, ...] = ("<brief>", "\n\n\n")
 

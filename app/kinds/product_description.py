@@ -2,31 +2,40 @@
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from app.checks import CheckResult, rules
 from app.fields import Phrase, ShortText, WholeNumber
 from app.kinds.base import (
     ContentKind,
     WordRangeBrief,
+    fill_blanks,
     fit_word_range,
     prose_constraints,
+    unless_product,
     words_budget,
 )
 from app.kinds.parsing import parse_prose
+from app.knowledge.bundle import Knowledge
 
 
 class ProductDescriptionRequest(WordRangeBrief):
     """Brief for a product description."""
 
-    product_name: ShortText = Field(description="Name of the product.")
-    features: Annotated[list[ShortText], Field(min_length=1, max_length=20)] = Field(
-        description="What it does or has (1 to 20)."
+    product_name: ShortText | None = Field(
+        None, validate_default=True, description="Name of the product (default: the product's)."
+    )
+    features: Annotated[list[ShortText], Field(max_length=20)] = Field(
+        default_factory=list,
+        validate_default=True,
+        description="What it does or has (up to 20; default: the product's features).",
     )
     specs: Annotated[dict[Phrase, ShortText], Field(max_length=30)] = Field(
         default_factory=dict, description="Specifications, e.g. {'weight': '210 g'}."
     )
-    target_customer: ShortText = Field(description="Who buys it and why.")
+    target_customer: ShortText | None = Field(
+        None, description="Who buys it and why (default: the audience, if one is named)."
+    )
     min_words: WholeNumber = Field(50, ge=10, le=2000, description="Shortest acceptable length.")
     max_words: WholeNumber = Field(150, ge=10, le=2000, description="Longest acceptable length.")
 
@@ -47,13 +56,28 @@ class ProductDescriptionRequest(WordRangeBrief):
         },
     )
 
+    _filled_by_product = field_validator("product_name", "features")(unless_product)
+
+
+def _fill(brief: ProductDescriptionRequest, knowledge: Knowledge) -> ProductDescriptionRequest:
+    # The brief's own specs win; the form caps them at 30.
+    merged = {**knowledge.product.specs, **brief.specs} if knowledge.product else brief.specs
+    specs = dict(list(merged.items())[:30])
+    filled = fill_blanks(
+        brief,
+        product_name=knowledge.product_name(brief.language),
+        features=knowledge.product_features(brief.language)[:20],
+        target_customer=knowledge.reader(),
+    )
+    return filled.model_copy(update={"specs": specs}) if specs != brief.specs else filled
+
 
 def _checks(text: str, brief: ProductDescriptionRequest) -> list[CheckResult]:
     return [
         *rules.common(text, brief.language, brief.keywords, loop_phrase=6),
         rules.not_an_echo(text),
         rules.word_range(text, brief.min_words, brief.max_words),
-        rules.names(text, brief.product_name),
+        rules.names(text, brief.product_name or ""),
     ]
 
 
@@ -69,4 +93,5 @@ PRODUCT_DESCRIPTION = ContentKind(
     token_budget=words_budget,
     constraints=prose_constraints,
     fit=fit_word_range,
+    fill=_fill,
 )

@@ -1,11 +1,14 @@
 """HTTP routes for brand kits, products and audiences."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from app.deps import KnowledgeCaller, ReadCaller, SessionDep
-from app.knowledge import service
+from app.knowledge import catalog, service
 from app.knowledge.schemas import (
     AudienceIn,
     AudienceRead,
@@ -16,13 +19,13 @@ from app.knowledge.schemas import (
     ProductIn,
     ProductRead,
 )
-from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
+from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, ErrorEnvelope, error_responses
 
 router = APIRouter(prefix="/v1")
 
-RecordId = Annotated[
-    str, Path(min_length=1, max_length=64, description="Id from a create or list.")
-]
+# UUIDs in the route itself, so `/products/import` is never taken for an id (a GET there is
+# 405, not a lookup of a product called "import").
+RecordId = Annotated[UUID, Path(description="Id from a create or list.")]
 Cursor = Annotated[
     str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
 ]
@@ -76,7 +79,7 @@ async def list_brands(
 
 
 @router.get(
-    "/brands/{brand_id}",
+    "/brands/{brand_id:uuid}",
     tags=["Brand kits"],
     response_model=BrandRead,
     summary="Read a brand kit",
@@ -90,11 +93,11 @@ async def get_brand(
     caller: ReadCaller,
     version: Annotated[int | None, Query(ge=1, description="A version number.")] = None,
 ) -> Any:
-    return (await service.get_brand(session, caller.workspace_id, brand_id, version)).as_read()
+    return (await service.get_brand(session, caller.workspace_id, str(brand_id), version)).as_read()
 
 
 @router.put(
-    "/brands/{brand_id}",
+    "/brands/{brand_id:uuid}",
     tags=["Brand kits"],
     response_model=BrandRead,
     summary="Change a brand kit (a new version)",
@@ -105,11 +108,11 @@ async def get_brand(
 async def update_brand(
     brand_id: RecordId, body: BrandKit, session: SessionDep, caller: KnowledgeCaller
 ) -> Any:
-    return (await service.update_brand(session, caller.workspace_id, brand_id, body)).as_read()
+    return (await service.update_brand(session, caller.workspace_id, str(brand_id), body)).as_read()
 
 
 @router.get(
-    "/brands/{brand_id}/versions",
+    "/brands/{brand_id:uuid}/versions",
     tags=["Brand kits"],
     response_model=list[BrandVersionSummary],
     summary="List a brand kit's versions",
@@ -117,12 +120,12 @@ async def update_brand(
     responses=READ_ERRORS,
 )
 async def brand_versions(brand_id: RecordId, session: SessionDep, caller: ReadCaller) -> Any:
-    rows = await service.brand_versions(session, caller.workspace_id, brand_id)
+    rows = await service.brand_versions(session, caller.workspace_id, str(brand_id))
     return [{"version": v, "name": name, "created_at": at} for v, name, at in rows]
 
 
 @router.delete(
-    "/brands/{brand_id}",
+    "/brands/{brand_id:uuid}",
     tags=["Brand kits"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete (or archive) a brand kit",
@@ -133,7 +136,9 @@ async def brand_versions(brand_id: RecordId, session: SessionDep, caller: ReadCa
 async def delete_brand(
     brand_id: RecordId, session: SessionDep, caller: KnowledgeCaller
 ) -> Response:
-    await service.remove(session, await service.brand_row(session, caller.workspace_id, brand_id))
+    await service.remove(
+        session, await service.brand_row(session, caller.workspace_id, str(brand_id))
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -169,8 +174,12 @@ async def list_products(
     cursor: Cursor = None,
     limit: Limit = 50,
     archived: Archived = False,
-    brand_id: Annotated[str | None, Query(max_length=64)] = None,
-    sku: Annotated[str | None, Query(max_length=100)] = None,
+    brand_id: Annotated[
+        str | None, Query(max_length=64, description="Only this brand's products.")
+    ] = None,
+    sku: Annotated[
+        str | None, Query(max_length=100, description="The product with this SKU.")
+    ] = None,
 ) -> Any:
     rows = await service.list_products(
         session,
@@ -184,33 +193,159 @@ async def list_products(
     return _page([service.product_read(r) for r in rows], limit, rows[-1].id if rows else None)
 
 
+# The catalog as a file. Registered before /products/{product_id:uuid}, which would take
+# "import" and "export" for ids. app/main.py gives IMPORT_PATH its larger body limit.
+IMPORT_PATH = "/v1/products/import"
+_FILE_TYPES: dict[str, catalog.Format] = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+}
+_MEDIA_TYPES: dict[catalog.Format, str] = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+_CSV_EXAMPLE = (
+    "sku,name,category,features,specs,price,currency,approved_claims,forbidden_claims,"
+    "name_zh,features_zh\n"
+    "AUR-TR-01,Aurora trail running shoes,running shoes,grippy outsole | rock plate,"
+    "weight=210 g | drop=6 mm,129.00,USD,30% more grip on wet rock — lab test 2026-03,"
+    "waterproof,极光越野跑鞋,湿滑岩石上抓地稳 | 防石板\n"
+)
+_JSONL_EXAMPLE = (
+    '{"sku": "AUR-TR-01", "name": "Aurora trail running shoes", "specs": {"weight": "210 g"}, '
+    '"price": "129.00", "currency": "USD"}\n'
+)
+_FILE_CONTENT = {
+    "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+    "application/x-ndjson": {"schema": {"type": "string"}, "example": _JSONL_EXAMPLE},
+}
+FileFormat = Annotated[
+    catalog.Format | None,
+    Query(alias="format", description="csv or jsonl; overrides the Content-Type."),
+]
+
+
+def _file_format(request: Request, given: catalog.Format | None) -> catalog.Format:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    fmt = given or _FILE_TYPES.get(media_type)
+    if fmt is None:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "Send the file as the body with Content-Type: text/csv or application/x-ndjson, "
+            "or name its format with ?format=csv or ?format=jsonl.",
+        )
+    return fmt
+
+
+@router.post(
+    "/products/import",
+    tags=["Products"],
+    response_model=catalog.ImportReport,
+    summary="Import products from a CSV or JSON Lines file",
+    description="Creates or updates products by SKU from the file sent as the body "
+    "(`Content-Type: text/csv` or `application/x-ndjson`, or `?format=`), up to "
+    "`COPYFORGE_MAX_IMPORT_BYTES` (32 MiB). UTF-8 with or without BOM, or GBK/GB18030 as "
+    "Chinese Excel saves it.\n\n"
+    "CSV: a header line, then one product per line. Columns: `sku` and `name` (required), "
+    "`brand_id`, `category`, `features`, `specs`, `price`, `currency`, `approved_claims`, "
+    "`forbidden_claims`, `url`, and per language `name_zh`, `features_zh`, `category_zh`, "
+    "`name_en`, .... List items are separated by ` | ` (a pipe with spaces around it); specs "
+    "are `weight=210 g | drop=6 mm`; an approved claim's evidence follows the last ` — ` (em "
+    "dash) or ` -- `: `30% more grip — lab test 2026-03`. A cell starting with `=` is data, "
+    "stored as written. JSON Lines: one product object per line, as `POST /v1/products` "
+    "takes it.\n\n"
+    "Each row is written whole or refused with its line and reason (a row without SKU, a "
+    "SKU already on an earlier line, another workspace's brand, a field over its cap); the "
+    "others are written in one transaction. A row whose facts did not change counts as "
+    "`unchanged` and keeps its revision. `dry_run=true` checks and reports, writing "
+    "nothing. 422 only when the file as a whole cannot be read.",
+    responses={
+        **error_responses(409, 413, 422, *AUTH_ERRORS),
+        415: {"model": ErrorEnvelope, "description": "Neither CSV nor JSON Lines."},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": _FILE_CONTENT}},
+)
+async def import_products(
+    request: Request,
+    session: SessionDep,
+    caller: KnowledgeCaller,
+    fmt: FileFormat = None,
+    dry_run: Annotated[
+        bool, Query(description="Validate and report without writing anything.")
+    ] = False,
+) -> Any:
+    file_format = _file_format(request, fmt)
+    data = await request.body()
+    parse = catalog.parse_csv if file_format == "csv" else catalog.parse_jsonl
+    return await catalog.import_products(session, caller.workspace_id, parse(data), dry_run=dry_run)
+
+
 @router.get(
-    "/products/{product_id}",
+    "/products/export",
+    tags=["Products"],
+    response_class=StreamingResponse,
+    summary="Export products as CSV or JSON Lines",
+    description="Every product not archived, oldest first, as a download in the columns "
+    "`POST /v1/products/import` reads: importing the file back changes nothing. Cells a "
+    "spreadsheet would run as formulas (starting with `=`, `+`, `-`, `@`) get a leading `'`, "
+    "which import drops again. CSV starts with a UTF-8 BOM so that Excel reads Chinese.",
+    responses={
+        200: {"description": "The file.", "content": _FILE_CONTENT},
+        **error_responses(*AUTH_ERRORS),
+    },
+)
+async def export_products(
+    request: Request,
+    caller: ReadCaller,
+    fmt: Annotated[catalog.Format, Query(alias="format", description="csv or jsonl.")] = "csv",
+) -> StreamingResponse:
+    # Its own session: the request's closes when this returns, before the body is sent.
+    database = request.app.state.database
+
+    async def body() -> AsyncIterator[bytes]:
+        async with database.read_sessions() as session:
+            async for chunk in catalog.export_products(session, caller.workspace_id, fmt):
+                yield chunk.encode()
+
+    return StreamingResponse(
+        body(),
+        media_type=_MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="products.{fmt}"'},
+    )
+
+
+@router.get(
+    "/products/{product_id:uuid}",
     tags=["Products"],
     response_model=ProductRead,
     summary="Read a product",
+    description="A product with its facts and revision (archived ones too).",
     responses=READ_ERRORS,
 )
 async def get_product(product_id: RecordId, session: SessionDep, caller: ReadCaller) -> Any:
-    return service.product_read(await service.get_product(session, caller.workspace_id, product_id))
+    return service.product_read(
+        await service.get_product(session, caller.workspace_id, str(product_id))
+    )
 
 
 @router.put(
-    "/products/{product_id}",
+    "/products/{product_id:uuid}",
     tags=["Products"],
     response_model=ProductRead,
     summary="Replace a product's facts",
+    description="The body replaces every fact; `revision` counts the changes. Generations "
+    "keep the facts they were written from in their `input`.",
     responses=WRITE_ERRORS,
 )
 async def update_product(
     product_id: RecordId, body: ProductIn, session: SessionDep, caller: KnowledgeCaller
 ) -> Any:
-    row = await service.update_product(session, caller.workspace_id, product_id, body)
+    row = await service.update_product(session, caller.workspace_id, str(product_id), body)
     return service.product_read(row)
 
 
 @router.delete(
-    "/products/{product_id}",
+    "/products/{product_id:uuid}",
     tags=["Products"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete (or archive) a product",
@@ -221,7 +356,7 @@ async def delete_product(
     product_id: RecordId, session: SessionDep, caller: KnowledgeCaller
 ) -> Response:
     await service.remove(
-        session, await service.get_product(session, caller.workspace_id, product_id)
+        session, await service.get_product(session, caller.workspace_id, str(product_id))
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -248,6 +383,7 @@ async def create_audience(body: AudienceIn, session: SessionDep, caller: Knowled
     tags=["Audiences"],
     response_model=Page[AudienceRead],
     summary="List audiences",
+    description="Audiences, oldest first, archived ones only when asked.",
     responses=READ_ERRORS,
 )
 async def list_audiences(
@@ -264,33 +400,35 @@ async def list_audiences(
 
 
 @router.get(
-    "/audiences/{audience_id}",
+    "/audiences/{audience_id:uuid}",
     tags=["Audiences"],
     response_model=AudienceRead,
     summary="Read an audience",
+    description="An audience with its profile and where it came from (`source`).",
     responses=READ_ERRORS,
 )
 async def get_audience(audience_id: RecordId, session: SessionDep, caller: ReadCaller) -> Any:
-    row = await service.get_audience(session, caller.workspace_id, audience_id)
+    row = await service.get_audience(session, caller.workspace_id, str(audience_id))
     return service.audience_read(row)
 
 
 @router.put(
-    "/audiences/{audience_id}",
+    "/audiences/{audience_id:uuid}",
     tags=["Audiences"],
     response_model=AudienceRead,
     summary="Replace an audience",
+    description="The body replaces the profile; `revision` counts the changes.",
     responses=WRITE_ERRORS,
 )
 async def update_audience(
     audience_id: RecordId, body: AudienceIn, session: SessionDep, caller: KnowledgeCaller
 ) -> Any:
-    row = await service.update_audience(session, caller.workspace_id, audience_id, body)
+    row = await service.update_audience(session, caller.workspace_id, str(audience_id), body)
     return service.audience_read(row)
 
 
 @router.delete(
-    "/audiences/{audience_id}",
+    "/audiences/{audience_id:uuid}",
     tags=["Audiences"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete (or archive) an audience",
@@ -300,6 +438,6 @@ async def update_audience(
 async def delete_audience(
     audience_id: RecordId, session: SessionDep, caller: KnowledgeCaller
 ) -> Response:
-    row = await service.get_audience(session, caller.workspace_id, audience_id)
+    row = await service.get_audience(session, caller.workspace_id, str(audience_id))
     await service.remove(session, row)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

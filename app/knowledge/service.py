@@ -12,7 +12,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.knowledge.bundle import Knowledge
 from app.knowledge.schemas import AudienceIn, BrandKit, ProductIn
 from app.models import Audience, Brand, BrandVersion, Generation, Product, utcnow
 
@@ -336,3 +337,53 @@ async def remove(session: AsyncSession, row: Brand | Product | Audience) -> bool
 async def brand_row(session: AsyncSession, workspace_id: str, brand_id: str) -> Brand:
     """The caller's brand row (for deletion)."""
     return await _brand(session, workspace_id, brand_id)
+
+
+# --- a generation's knowledge ------------------------------------------------------------
+
+
+def _usable(row: Brand | Product | Audience, what: str, param: str) -> None:
+    if row.archived_at is not None:
+        raise ValidationFailed(
+            f"The {what} {row.id!r} is archived; it writes no new copy.", param=param
+        )
+
+
+async def load_knowledge(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    brand_id: str | None,
+    product_id: str | None,
+    audience_id: str | None,
+) -> Knowledge:
+    """The brand kit (newest version), product and audience a brief names, checked to be
+    the caller's and in use. A product's own brand is the kit when the brief names none."""
+    product = None
+    if product_id is not None:
+        row = await get_product(session, workspace_id, product_id)
+        _usable(row, "product", "product_id")
+        product = ProductIn.model_validate(
+            {**row.facts_json, "sku": row.sku, "name": row.name, "brand_id": row.brand_id}
+        )
+        brand_id = brand_id or row.brand_id
+    kit, version = None, None
+    if brand_id is not None:
+        brand = await _brand(session, workspace_id, brand_id)
+        _usable(brand, "brand", "brand_id")
+        at = await get_brand(session, workspace_id, brand_id)
+        kit, version = at.kit, at.version
+    audience = None
+    if audience_id is not None:
+        arow = await get_audience(session, workspace_id, audience_id)
+        _usable(arow, "audience", "audience_id")
+        audience = AudienceIn.model_validate({**arow.profile_json, "name": arow.name})
+    return Knowledge(
+        brand_id=brand_id,
+        brand_version=version,
+        kit=kit,
+        product_id=product_id,
+        product=product,
+        audience_id=audience_id,
+        audience=audience,
+    )

@@ -1,0 +1,57 @@
+"""The body and answer of `POST /v1/checks`."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.config import Language
+from app.fields import TEXT_PATTERN
+from app.generation.schemas import CheckRead, KnowledgeRef
+from app.kinds.base import KnowledgeId
+from app.knowledge.schemas import KindName
+
+# The longest text the writers keep (a 5,000-word post in Markdown), with room.
+MAX_TEXT_CHARS = 60_000
+
+
+class LintRequest(BaseModel):
+    """A text to check, with what to check it against."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "The world's lightest trail shoe: 180 g of grip.",
+                    "kind": "ad_slogan",
+                    "brief": {"product": "Aurora trail running shoes", "max_chars": 50},
+                    "language": "en",
+                }
+            ]
+        },
+    )
+
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=TEXT_PATTERN)]
+    language: Language = "en"
+    kind: KindName | None = Field(
+        None, description="Check the kind's format and limits too (with `brief`)."
+    )
+    brief: dict[str, Any] | None = Field(
+        None,
+        description="The kind's brief fields, as a writer takes them (`max_chars`, "
+        "`min_words`, `keywords`, ...), without `language` and the ids, which go above.",
+    )
+    brand_id: KnowledgeId | None = None
+    product_id: KnowledgeId | None = Field(
+        None, description="Figures in the text must be among its facts."
+    )
+    audience_id: KnowledgeId | None = None
+
+
+class LintRead(BaseModel):
+    """Every check's verdict; `passed` when every hard check passed."""
+
+    passed: bool
+    checks: list[CheckRead]
+    knowledge: KnowledgeRef
