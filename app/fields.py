@@ -23,6 +23,11 @@ _Stripped = AfterValidator(str.strip)
 Phrase = Annotated[str, _text(80), _Stripped]
 ShortText = Annotated[str, _text(200), _Stripped]
 LongText = Annotated[str, _text(2000), _Stripped]
+# A dict keyed by Phrase: pydantic states the key pattern as patternProperties, which leaves
+# other keys open to a client reading the schema; propertyNames says what every key must be.
+PHRASE_KEYS: dict[str, Any] = {
+    "propertyNames": {"minLength": 1, "maxLength": 80, "pattern": TEXT_PATTERN}
+}
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 

@@ -196,20 +196,25 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-class Brand(Base):
+class KnowledgeRecord:
+    """What brand kits, products and audiences share: a workspace, a name, a lifecycle."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # Set instead of deleting a record that generations used: their history stays readable.
+    archived_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Brand(KnowledgeRecord, Base):
     """A brand kit; what it says lives in its versions, the newest of which is `version`."""
 
     __tablename__ = "brand"
     __table_args__ = (Index("ix_brand_ws_id", "workspace_id", "id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    workspace_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Set instead of deleting a kit that generations used: their versions stay readable.
-    archived_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BrandVersion(Base):
@@ -226,7 +231,7 @@ class BrandVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Product(Base):
+class Product(KnowledgeRecord, Base):
     """A product of the catalog: the facts copy about it may state."""
 
     __tablename__ = "product"
@@ -236,30 +241,18 @@ class Product(Base):
         Index("ix_product_ws_id", "workspace_id", "id"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    workspace_id: Mapped[str] = mapped_column(String(64))
     brand_id: Mapped[str | None] = mapped_column(ForeignKey("brand.id"))
     sku: Mapped[str | None] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200))
     facts_json: Mapped[dict[str, Any]]
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    archived_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Audience(Base):
+class Audience(KnowledgeRecord, Base):
     """A reader copy is written for: hand-written, or derived from reviews."""
 
     __tablename__ = "audience"
     __table_args__ = (Index("ix_audience_ws_id", "workspace_id", "id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    workspace_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
     profile_json: Mapped[dict[str, Any]]
     source: Mapped[str] = mapped_column(String(32), default="manual")
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    archived_at: Mapped[datetime | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

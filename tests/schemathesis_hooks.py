@@ -26,3 +26,12 @@ def _reused_idempotency_key(response: Any) -> bool:
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
     """Keep every failure but a valid body refused for reusing an Idempotency-Key."""
     return not _reused_idempotency_key(response)
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _json_lines(context: Any, value: Any) -> bytes:
+    """The catalog import's JSON Lines body: a string is sent as it is, anything else as one
+    JSON line (schemathesis has no serializer for the media type)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return (json.dumps(value) + "\n").encode("utf-8", "surrogatepass")

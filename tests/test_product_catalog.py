@@ -180,7 +180,7 @@ class TestImport:
             (8, "sku"),
         ]
         assert report["errors"][0]["sku"] == "BAD-1"
-        assert "greater than or equal to 0" in report["errors"][0]["message"]
+        assert "a price is digits" in report["errors"][0]["message"]
         assert "needs a SKU" in report["errors"][4]["message"]
         assert sorted(p["sku"] for p in await products(client)) == ["OK-1", "OK-2"]
 

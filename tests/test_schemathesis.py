@@ -107,6 +107,9 @@ def test_the_widened_expectations_reach_only_their_operations() -> None:
             widened[f"{operation.method.upper()} {operation.path}"] = sorted(statuses)
     assert widened == {
         "GET /v1/generations": ["2xx", "3xx", "400"],
-        "POST /v1/product-descriptions": ["2xx", "422"],
-        "POST /v1/blog-posts": ["2xx", "422"],
+        "POST /v1/ad-slogans": ["2xx", "404", "422"],
+        "POST /v1/product-descriptions": ["2xx", "404", "422"],
+        "POST /v1/blog-posts": ["2xx", "404", "422"],
+        "POST /v1/checks": ["2xx", "404", "422"],
+        "POST /v1/products/import": ["2xx", "422"],
     }

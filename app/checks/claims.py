@@ -316,6 +316,6 @@ def check_claims(text: str, facts: Sequence[str]) -> CheckResult:
     """Every figure in the variant is backed by the product's facts."""
     missing = unsupported_claims(text, facts)
     detail = "not in the product facts: " + ", ".join(f'"{c.text}"' for c in missing)
-    return CheckResult(
-        "unsupported_claim", not missing, hard=True, detail=detail if missing else None
-    )
+    if not missing:
+        return CheckResult("unsupported_claim", True, hard=True)
+    return CheckResult("unsupported_claim", False, hard=True, detail=detail, span=missing[0].text)

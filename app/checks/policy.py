@@ -5,6 +5,7 @@ A `Policy` is plain data, built from the brief and the brand kit, product and au
 names (app/knowledge/bundle.py), so `POST /v1/checks` runs the same rules on pasted text.
 """
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,9 +41,10 @@ class Policy:
     approved: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=4096)
 def _term(term: str) -> re.Pattern[str]:
-    """A term matched case-insensitively; a Latin one as a whole word (so "cheap" is not
-    found in "cheaper"... which is a different word), a Chinese one as written."""
+    """A term matched case-insensitively; a Latin one as a whole word ("cheap" is not found
+    in "cheaper"), a Chinese one as written. Cached: a kit's terms recur in every variant."""
     escaped = re.escape(term)
     return re.compile(rf"(?<!\w){escaped}(?!\w)" if term.isascii() else escaped, re.IGNORECASE)
 
@@ -82,14 +84,18 @@ def required_elements(text: str, required: Sequence[str]) -> CheckResult:
 
 def trademarks(text: str, spellings: Sequence[str]) -> CheckResult:
     """Trademarks written exactly: "iPhone", not "Iphone" or "i-Phone"."""
-    wrong = []
-    for mark in spellings:
-        # The mark's letters with any case and an optional space or hyphen between them.
-        loose = r"[\s\-]?".join(re.escape(c) for c in mark if not c.isspace())
-        boundary = (r"(?<!\w)", r"(?!\w)") if mark.isascii() else ("", "")
-        pattern = re.compile(f"{boundary[0]}{loose}{boundary[1]}", re.IGNORECASE)
-        wrong += [m.group(0) for m in pattern.finditer(text) if m.group(0) != mark]
+    wrong = [
+        m.group(0) for mark in spellings for m in _loose(mark).finditer(text) if m.group(0) != mark
+    ]
     return _result("trademark", wrong, hard=True, what="spell as the brand does")
+
+
+@functools.lru_cache(maxsize=1024)
+def _loose(mark: str) -> re.Pattern[str]:
+    """A trademark's letters in any case, with an optional space or hyphen between them."""
+    loose = r"[\s\-]?".join(re.escape(c) for c in mark if not c.isspace())
+    before, after = (r"(?<!\w)", r"(?!\w)") if mark.isascii() else ("", "")
+    return re.compile(f"{before}{loose}{after}", re.IGNORECASE)
 
 
 def preferred_terms(text: str, preferred: Sequence[PreferredTerm]) -> CheckResult:
@@ -135,6 +141,6 @@ def policy_checks(text: str, policy: Policy) -> list[CheckResult]:
         results.append(forbidden_claims(text, policy.forbidden))
     claims = check_claims(text, policy.facts)
     if not policy.facts_binding and not claims.passed:
-        claims = CheckResult(claims.name, False, hard=False, detail=claims.detail)
+        claims = CheckResult(claims.name, False, hard=False, detail=claims.detail, span=claims.span)
     results.append(claims)
     return results

@@ -114,7 +114,7 @@ def _operation(kind: ContentKind[Any]) -> dict[str, Any]:
                     }
                 },
             },
-            **error_responses(*AUTH_ERRORS, *BODY_ERRORS, 502, 503, 504),
+            **error_responses(404, *AUTH_ERRORS, *BODY_ERRORS, 502, 503, 504),
         },
     }
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, field_validator
 
 from app.checks import CheckResult, rules
-from app.fields import Phrase, ShortText, WholeNumber
+from app.fields import PHRASE_KEYS, Phrase, ShortText, WholeNumber
 from app.kinds.base import (
     ContentKind,
     WordRangeBrief,
@@ -31,7 +31,9 @@ class ProductDescriptionRequest(WordRangeBrief):
         description="What it does or has (up to 20; default: the product's features).",
     )
     specs: Annotated[dict[Phrase, ShortText], Field(max_length=30)] = Field(
-        default_factory=dict, description="Specifications, e.g. {'weight': '210 g'}."
+        default_factory=dict,
+        description="Specifications, e.g. {'weight': '210 g'}.",
+        json_schema_extra=PHRASE_KEYS,
     )
     target_customer: ShortText | None = Field(
         None, description="Who buys it and why (default: the audience, if one is named)."

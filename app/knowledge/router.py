@@ -91,7 +91,9 @@ async def get_brand(
     brand_id: RecordId,
     session: SessionDep,
     caller: ReadCaller,
-    version: Annotated[int | None, Query(ge=1, description="A version number.")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="A version number.")
+    ] = None,
 ) -> Any:
     return (await service.get_brand(session, caller.workspace_id, str(brand_id), version)).as_read()
 

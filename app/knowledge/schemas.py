@@ -4,16 +4,49 @@ A brand kit, a product or an audience is data: every field reaches a prompt only
 data, never as template source, and every list and text has a cap.
 """
 
+import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from app.config import Language
-from app.fields import LongText, Phrase, ShortText
+from app.fields import PHRASE_KEYS, LongText, Phrase, ShortText
 
 T = TypeVar("T")
+_PRICE_TEXT = r"^\d{1,10}(\.\d{1,2})?$"
+
+
+def _price(value: object) -> object:
+    # Text is read as written ("129.00"); "1e5" or "12,50" is not a price.
+    if isinstance(value, str) and not re.match(_PRICE_TEXT, value):
+        raise ValueError("a price is digits with up to two decimals, e.g. 129.00")
+    return value
+
+
+# Money as Decimal (JSON numbers or text), never float; what the schema says it takes.
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    Field(ge=0, le=10**10),
+    AfterValidator(lambda d: d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 10**10},
+                {"type": "string", "pattern": _PRICE_TEXT},
+            ]
+        }
+    ),
+]
 KindName = Literal["ad_slogan", "product_description", "blog_post"]
 Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/#+-]+$")]
 
@@ -175,9 +208,11 @@ class ProductIn(Strict):
     category: ShortText | None = None
     features: Annotated[list[LongText], Field(max_length=50)] = Field(default_factory=list)
     specs: Annotated[dict[Phrase, ShortText], Field(max_length=50)] = Field(
-        default_factory=dict, description="Name to value with its unit: {'weight': '210 g'}."
+        default_factory=dict,
+        description="Name to value with its unit: {'weight': '210 g'}.",
+        json_schema_extra=PHRASE_KEYS,
     )
-    price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)] | None = None
+    price: Price | None = Field(None, description="In `currency`; rounded to cents.")
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = Field(
         None, description="ISO 4217, e.g. 'CNY', 'USD'."
     )

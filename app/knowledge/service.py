@@ -68,17 +68,21 @@ async def _brand(session: AsyncSession, workspace_id: str, brand_id: str) -> Bra
 async def get_brand(
     session: AsyncSession, workspace_id: str, brand_id: str, version: int | None = None
 ) -> BrandAtVersion:
-    """A kit at `version` (default: its newest)."""
-    brand = await _brand(session, workspace_id, brand_id)
-    wanted = version or brand.version
-    kit = await session.scalar(
-        select(BrandVersion.kit_json).where(
-            BrandVersion.brand_id == brand.id, BrandVersion.version == wanted
+    """A kit at `version` (default: its newest), in one query."""
+    wanted = BrandVersion.version == (version if version else Brand.version)
+    row = (
+        await session.execute(
+            select(Brand, BrandVersion.version, BrandVersion.kit_json)
+            .outerjoin(BrandVersion, (BrandVersion.brand_id == Brand.id) & wanted)
+            .where(Brand.id == brand_id, Brand.workspace_id == workspace_id)
         )
-    )
-    if kit is None:
-        raise NotFound(f"Brand {brand_id!r} has no version {wanted}.", param="version")
-    return BrandAtVersion(brand, wanted, BrandKit.model_validate(kit))
+    ).first()
+    if row is None:
+        raise NotFound(f"No brand {brand_id!r}.", param="brand_id")
+    brand, found, kit = row
+    if found is None:
+        raise NotFound(f"Brand {brand_id!r} has no version {version}.", param="version")
+    return BrandAtVersion(brand, found, BrandKit.model_validate(kit))
 
 
 async def update_brand(
@@ -369,9 +373,8 @@ async def load_knowledge(
         brand_id = brand_id or row.brand_id
     kit, version = None, None
     if brand_id is not None:
-        brand = await _brand(session, workspace_id, brand_id)
-        _usable(brand, "brand", "brand_id")
         at = await get_brand(session, workspace_id, brand_id)
+        _usable(at.brand, "brand", "brand_id")
         kit, version = at.kit, at.version
     audience = None
     if audience_id is not None:

@@ -25,7 +25,11 @@ class LintRequest(BaseModel):
                 {
                     "text": "The world's lightest trail shoe: 180 g of grip.",
                     "kind": "ad_slogan",
-                    "brief": {"product": "Aurora trail running shoes", "max_chars": 50},
+                    "brief": {
+                        "product": "Aurora trail running shoes",
+                        "key_message": "grip on wet rock, 210 g",
+                        "max_chars": 50,
+                    },
                     "language": "en",
                 }
             ]
