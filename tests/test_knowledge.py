@@ -131,9 +131,9 @@ class TestBrandKits:
         assert (await client.delete(f"/v1/brands/{used['id']}")).status_code == 204
         kept = (await client.get(f"/v1/brands/{used['id']}?version=1")).json()
         assert kept["archived_at"] is not None
-        listed = (await client.get("/v1/brands")).json()["data"]
+        listed = (await client.get("/v1/brands")).json()["items"]
         assert used["id"] not in [b["id"] for b in listed]
-        with_archived = (await client.get("/v1/brands?archived=true")).json()["data"]
+        with_archived = (await client.get("/v1/brands?archived=true")).json()["items"]
         assert used["id"] in [b["id"] for b in with_archived]
         # Archived: no new copy from it, no new version of it.
         again = await client.post(
@@ -162,7 +162,7 @@ class TestProducts:
         assert updated.json()["revision"] == 2
         assert updated.json()["specs"] == {"weight": "205 g"}
         page = (await client.get("/v1/products?sku=AUR-TR-01")).json()
-        assert [p["id"] for p in page["data"]] == [product["id"]]
+        assert [p["id"] for p in page["items"]] == [product["id"]]
 
     async def test_paging(self, client: httpx.AsyncClient) -> None:
         ids = [
@@ -173,7 +173,7 @@ class TestProducts:
         while True:
             query = "/v1/products?limit=2" + (f"&cursor={cursor}" if cursor else "")
             page = (await client.get(query)).json()
-            seen += [p["id"] for p in page["data"]]
+            seen += [p["id"] for p in page["items"]]
             if not (cursor := page["next_cursor"]):
                 break
         assert seen == ids
@@ -292,7 +292,7 @@ class TestWorkspaces:
                 await client.put(f"/v1/brands/{brand['id']}", json=KIT, headers=theirs)
             ).status_code == 404
             for listing in ("/v1/brands", "/v1/products", "/v1/audiences"):
-                assert (await client.get(listing, headers=theirs)).json()["data"] == []
+                assert (await client.get(listing, headers=theirs)).json()["items"] == []
             # The same SKU in another workspace is another product.
             assert (
                 await client.post("/v1/products", json=PRODUCT, headers=theirs)
@@ -314,3 +314,27 @@ class TestWorkspaces:
                 await client.get(f"/v1/brands/{brand['id']}", headers=reader)
             ).status_code == 200
             assert (await client.post("/v1/brands", json=KIT, headers=reader)).status_code == 403
+
+
+async def test_the_catalog_paths_are_never_taken_for_ids(client: httpx.AsyncClient) -> None:
+    # Ids are UUIDs in the route: "import" is no product id, and a GET there is 405.
+    answer = await client.get("/v1/products/import")
+    assert answer.status_code == 405
+    assert answer.json()["error"]["type"] == "method_not_allowed"
+    assert (await client.get("/v1/products/not-a-uuid")).status_code == 404
+
+
+async def test_each_generation_records_the_kit_version_it_used(client: httpx.AsyncClient) -> None:
+    brand = await _create(client, "/v1/brands", KIT)
+    body = {"product": "Aurora", "key_message": "grip", "brand_id": brand["id"], "n": 1}
+    first = (await client.post("/v1/ad-slogans", json=body)).json()
+    changed = {**KIT, "terms": {"banned": ["cheap", "budget"]}}
+    assert (await client.put(f"/v1/brands/{brand['id']}", json=changed)).status_code == 200
+    second = (await client.post("/v1/ad-slogans", json=body)).json()
+    assert first["knowledge"]["brand_version"] == 1
+    assert second["knowledge"]["brand_version"] == 2
+    assert second["input"]["brand_kit"]["banned"] == ["cheap", "budget"]
+    by_brand = (await client.get(f"/v1/generations?brand_id={brand['id']}")).json()["items"]
+    assert {g["id"] for g in by_brand} == {first["id"], second["id"]}
+    stats = (await client.get("/v1/stats?group_by=brand")).json()["groups"]
+    assert [(g["key"], g["count"]) for g in stats] == [(brand["id"], 2)]

@@ -72,15 +72,15 @@ async def products(client: httpx.AsyncClient, headers: dict[str, str] | None = N
     while True:
         params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
         page = (await client.get("/v1/products", params=params, headers=headers)).json()
-        found += page["data"]
+        found += page["items"]
         if not (cursor := page["next_cursor"]):
             return found
 
 
 async def product(client: httpx.AsyncClient, sku: str) -> dict[str, Any]:
     page = (await client.get("/v1/products", params={"sku": sku})).json()
-    assert len(page["data"]) == 1, page
-    found: dict[str, Any] = page["data"][0]
+    assert len(page["items"]) == 1, page
+    found: dict[str, Any] = page["items"][0]
     return found
 
 

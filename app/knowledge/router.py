@@ -36,7 +36,7 @@ READ_ERRORS = error_responses(404, *AUTH_ERRORS)
 
 
 def _page(items: list[Any], limit: int, last_id: str | None) -> dict[str, Any]:
-    return {"data": items, "next_cursor": last_id if len(items) == limit else None}
+    return {"items": items, "next_cursor": last_id if len(items) == limit else None}
 
 
 # --- brands ------------------------------------------------------------------------------

@@ -305,5 +305,5 @@ class AudienceRead(Lifecycle, AudienceIn):
 class Page(BaseModel, Generic[T]):
     """A page of a list, oldest first; `next_cursor` fetches the next."""
 
-    data: list[T]
+    items: list[T]
     next_cursor: str | None
