@@ -397,6 +397,8 @@ TRICKY = [
         "translations": {"zh": {"name": "极光", "features": ["=1+1"], "category": None}},
     },
     {"sku": "T-2", "name": "Plain", "features": ["[1]"]},
+    # A spec name the plain syntax cannot write (found by the fuzzer: export broke mid-file).
+    {"sku": "T-3", "name": "Odd", "specs": {"=x": "7=y"}},
 ]
 
 

@@ -602,9 +602,13 @@ def _cell(column: str, value: Any) -> str:
         )
     else:
         text = " | ".join(value)
-    # The plain syntax cannot say everything (an item holding " | "); JSON can.
-    if _CELL_PARSERS[column](text) == _normalised(column, value):
-        return text
+    # The plain syntax cannot say everything (an item holding " | ", a spec name starting
+    # with "="); JSON can.
+    try:
+        if _CELL_PARSERS[column](text) == _normalised(column, value):
+            return text
+    except _CellError:
+        pass
     return json.dumps(value, ensure_ascii=False)
 
 
