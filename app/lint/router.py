@@ -4,9 +4,10 @@ from fastapi import APIRouter
 
 from app.deps import ReadCaller, SessionDep
 from app.generation.schemas import CheckRead, KnowledgeRef
-from app.lint.schemas import LintRead, LintRequest
+from app.lint.schemas import LintRead, LintRequest, PlatformRead
 from app.lint.service import lint
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
+from app.platforms.profiles import profiles
 
 router = APIRouter(prefix="/v1", tags=["Checks"])
 
@@ -19,7 +20,9 @@ router = APIRouter(prefix="/v1", tags=["Checks"])
     "human-written included, without calling a model: advertising law, the brand kit's "
     "rules (`brand_id`), figures against the product's facts (`product_id`), and, with "
     "`kind` and `brief`, the kind's format and limits. Each failed check names what it "
-    "found (`span`). Paste copy and see what to fix.",
+    "found (`span`). With `platform` (and `field`), the length as that platform counts it "
+    "(X's weighted count, display width, characters) against its limits. Paste copy and see "
+    "what to fix.",
     responses=error_responses(404, *AUTH_ERRORS, *BODY_ERRORS),
 )
 async def check_text(body: LintRequest, session: SessionDep, caller: ReadCaller) -> LintRead:
@@ -34,3 +37,19 @@ async def check_text(body: LintRequest, session: SessionDep, caller: ReadCaller)
             audience_id=knowledge.audience_id,
         ),
     )
+
+
+@router.get(
+    "/platforms",
+    tags=["Platforms"],
+    response_model=list[PlatformRead],
+    summary="List platform profiles",
+    description="Each platform's fields with their limits, how it counts them and the source "
+    "of every figure. `POST /v1/checks` with `platform` checks a text against them.",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_platforms(caller: ReadCaller) -> list[PlatformRead]:
+    return [
+        PlatformRead.model_validate({"key": key, **profile.model_dump()})
+        for key, profile in profiles().items()
+    ]

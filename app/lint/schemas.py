@@ -46,6 +46,14 @@ class LintRequest(BaseModel):
         description="The kind's brief fields, as a writer takes them (`max_chars`, "
         "`min_words`, `keywords`, ...), without `language` and the ids, which go above.",
     )
+    platform: Annotated[str, Field(max_length=32, pattern=r"^[a-z]+$")] | None = Field(
+        None,
+        description="Count the text as this platform does (`GET /v1/platforms`): its limits "
+        "for `field`.",
+    )
+    field: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]+$")] | None = Field(
+        None, description="The platform's field the text is for (default: its main one)."
+    )
     brand_id: KnowledgeId | None = None
     product_id: KnowledgeId | None = Field(
         None, description="Figures in the text must be among its facts."
@@ -59,3 +67,25 @@ class LintRead(BaseModel):
     passed: bool
     checks: list[CheckRead]
     knowledge: KnowledgeRef
+
+
+class FieldProfileRead(BaseModel):
+    """A platform field's limits, how they are counted, and where the figures come from."""
+
+    counting: str
+    max: int | None
+    preview: int | None
+    recommended: int | None
+    source: str
+
+
+class PlatformRead(BaseModel):
+    """A platform profile."""
+
+    key: str
+    name: str
+    main_field: str
+    hashtag_form: str
+    max_hashtags: int | None
+    hashtags_source: str | None
+    fields: dict[str, FieldProfileRead]

@@ -14,6 +14,7 @@ from app.kinds import KINDS
 from app.kinds.base import OPTION_FIELDS
 from app.knowledge.service import load_knowledge
 from app.lint.schemas import LintRequest
+from app.platforms.profiles import field_checks, profiles
 
 # Set at the top level of the request, not inside `brief`.
 _TOP_LEVEL = frozenset({"language", "brand_id", "product_id", "audience_id"})
@@ -53,5 +54,26 @@ async def lint(
         brief = kind.fill(brief, knowledge)
         brief_fields = brief.template_input()
         results = kind.check(request.text, brief)
+    if request.platform is not None:
+        results += _platform_checks(request)
+    elif request.field is not None:
+        raise ValidationFailed("field needs a platform.", param="field")
     policy = knowledge.policy(request.kind or "", request.language, brief_fields)
     return results + policy_checks(request.text, policy), knowledge
+
+
+def _platform_checks(request: LintRequest) -> list[CheckResult]:
+    known = profiles()
+    if request.platform not in known:
+        raise ValidationFailed(
+            f"Unknown platform {request.platform!r}; one of: {', '.join(known)}.",
+            param="platform",
+        )
+    profile = known[request.platform]
+    field = request.field or profile.main_field
+    if field not in profile.fields:
+        raise ValidationFailed(
+            f"{profile.name} has no field {field!r}; its fields: {', '.join(profile.fields)}.",
+            param="field",
+        )
+    return field_checks(request.platform, field, request.text)
