@@ -222,7 +222,14 @@ class ProductIn(Strict):
     forbidden_claims: Annotated[list[LongText], Field(max_length=50)] = Field(
         default_factory=list, description="Claims copy must never make about it."
     )
-    url: Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    # A host of letters, digits, dots and hyphens (IDN hosts in punycode): "http://[" or a
+    # host with spaces is no link a shopper can follow.
+    url: (
+        Annotated[
+            str, Field(max_length=2000, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
+        ]
+        | None
+    ) = None
     translations: Annotated[dict[Language, ProductText], Field(max_length=2)] = Field(
         default_factory=dict, description="Name, features and category per language."
     )

@@ -9,11 +9,12 @@ from app.lint.service import lint
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
 from app.platforms.profiles import profiles
 
-router = APIRouter(prefix="/v1", tags=["Checks"])
+router = APIRouter(prefix="/v1")
 
 
 @router.post(
     "/checks",
+    tags=["Checks"],
     response_model=LintRead,
     summary="Check a text",
     description="Runs the checks a generation runs on its variants on any text, "
