@@ -485,3 +485,10 @@ async def test_workspaces_keep_their_own_catalogs(database_url: str) -> None:
         assert theirs["name"] == "Globex shoe v2"
         exported = await http.get("/v1/products/export", params={"format": "jsonl"}, headers=acme)
         assert [json.loads(line)["name"] for line in exported.text.splitlines()] == ["Acme shoe"]
+
+
+async def test_a_price_is_ascii_digits(client: httpx.AsyncClient) -> None:
+    # Python's \d takes Arabic-Indic digits; the schema's pattern (and a reader of it) does not.
+    answer = await client.post("/v1/products", json={"name": "X", "price": "١٢"})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["param"] == "price"

@@ -22,7 +22,7 @@ from app.config import Language
 from app.fields import PHRASE_KEYS, LongText, Phrase, ShortText
 
 T = TypeVar("T")
-_PRICE_TEXT = r"^\d{1,10}(\.\d{1,2})?$"
+_PRICE_TEXT = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
 
 
 def _price(value: object) -> object:
