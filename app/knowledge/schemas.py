@@ -36,12 +36,12 @@ def _price(value: object) -> object:
 Price = Annotated[
     Decimal,
     BeforeValidator(_price),
-    Field(ge=0, le=10**10),
+    Field(ge=0, le=Decimal("9999999999.99")),
     AfterValidator(lambda d: d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": 10**10},
+                {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                 {"type": "string", "pattern": _PRICE_TEXT},
             ]
         }
