@@ -222,11 +222,13 @@ class ProductIn(Strict):
     forbidden_claims: Annotated[list[LongText], Field(max_length=50)] = Field(
         default_factory=list, description="Claims copy must never make about it."
     )
-    # A host of letters, digits, dots and hyphens (IDN hosts in punycode): "http://[" or a
-    # host with spaces is no link a shopper can follow.
+    # A host of letters, digits, dots and hyphens (IDN hosts in punycode), a path of printable
+    # ASCII (percent-encode the rest): classes every regex engine reads alike, so the schema
+    # and the server agree ("\\S" differs: Python counts U+0085 as a space, JSON Schema not).
     url: (
         Annotated[
-            str, Field(max_length=2000, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
+            str,
+            Field(max_length=2000, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$"),
         ]
         | None
     ) = None
