@@ -118,8 +118,9 @@ def make_plan(
             f"max_tokens may be at most {settings.max_tokens_cap}.", param="max_tokens"
         )
     route = registry.route(brief.model, brief.language)
+    brief_fields = brief.template_input()
     template_input = {
-        **brief.template_input(),
+        **brief_fields,
         **knowledge.template_input(order.kind.name, brief.language),
     }
     if route.redacts:
@@ -143,7 +144,8 @@ def make_plan(
         order=order,
         brief=brief,
         knowledge=knowledge,
-        policy=knowledge.policy(order.kind.name, brief.language, brief.template_input()),
+        # The brief's own facts, as given (unredacted: the checks run here, not upstream).
+        policy=knowledge.policy(order.kind.name, brief.language, brief_fields),
         route=route,
         input=template_input,
         prompt=prompt,

@@ -48,7 +48,7 @@ from app.config import LANGUAGES
 from app.errors import Conflict, ValidationFailed
 from app.ids import new_id
 from app.knowledge.schemas import ProductIn
-from app.knowledge.service import product_columns
+from app.knowledge.service import product_columns, product_fields
 from app.models import Brand, Product, utcnow
 
 Format = Literal["csv", "jsonl"]
@@ -563,9 +563,7 @@ async def export_products(
         )
         if not rows:
             return
-        products = [
-            {"sku": r.sku, "name": r.name, "brand_id": r.brand_id, **r.facts_json} for r in rows
-        ]
+        products = [product_fields(r) for r in rows]
         if fmt == "csv":
             yield _csv_lines([_csv_cells(p) for p in products])
         else:

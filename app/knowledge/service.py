@@ -32,15 +32,7 @@ class BrandAtVersion:
 
     def as_read(self) -> dict[str, Any]:
         """The fields of BrandRead."""
-        b = self.brand
-        return {
-            "id": b.id,
-            "version": self.version,
-            "kit": self.kit,
-            "archived_at": b.archived_at,
-            "created_at": b.created_at,
-            "updated_at": b.updated_at,
-        }
+        return {**_lifecycle(self.brand), "version": self.version, "kit": self.kit}
 
 
 # --- brands ------------------------------------------------------------------------------
@@ -57,12 +49,7 @@ async def create_brand(session: AsyncSession, workspace_id: str, kit: BrandKit) 
 
 
 async def _brand(session: AsyncSession, workspace_id: str, brand_id: str) -> Brand:
-    brand = await session.scalar(
-        select(Brand).where(Brand.id == brand_id, Brand.workspace_id == workspace_id)
-    )
-    if brand is None:
-        raise NotFound(f"No brand {brand_id!r}.", param="brand_id")
-    return brand
+    return await _owned(session, Brand, workspace_id, brand_id)
 
 
 async def get_brand(
@@ -153,19 +140,15 @@ def product_columns(product: ProductIn) -> dict[str, Any]:
     }
 
 
+def product_fields(row: Any) -> dict[str, Any]:
+    """A stored product as ProductIn takes it: the inverse of product_columns (`row` is a
+    Product or a row of those four columns)."""
+    return {"sku": row.sku, "name": row.name, "brand_id": row.brand_id, **row.facts_json}
+
+
 def product_read(row: Product) -> dict[str, Any]:
     """The fields of ProductRead."""
-    return {
-        **row.facts_json,
-        "id": row.id,
-        "sku": row.sku,
-        "name": row.name,
-        "brand_id": row.brand_id,
-        "revision": row.revision,
-        "archived_at": row.archived_at,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
+    return {**product_fields(row), **_lifecycle(row), "revision": row.revision}
 
 
 async def check_brand_id(session: AsyncSession, workspace_id: str, brand_id: str | None) -> None:
@@ -190,12 +173,7 @@ async def create_product(session: AsyncSession, workspace_id: str, product: Prod
 
 async def get_product(session: AsyncSession, workspace_id: str, product_id: str) -> Product:
     """The caller's product."""
-    row = await session.scalar(
-        select(Product).where(Product.id == product_id, Product.workspace_id == workspace_id)
-    )
-    if row is None:
-        raise NotFound(f"No product {product_id!r}.", param="product_id")
-    return row
+    return await _owned(session, Product, workspace_id, product_id)
 
 
 async def update_product(
@@ -242,13 +220,10 @@ def audience_read(row: Audience) -> dict[str, Any]:
     """The fields of AudienceRead."""
     return {
         **row.profile_json,
-        "id": row.id,
+        **_lifecycle(row),
         "name": row.name,
         "source": row.source,
         "revision": row.revision,
-        "archived_at": row.archived_at,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
     }
 
 
@@ -270,12 +245,7 @@ async def create_audience(
 
 async def get_audience(session: AsyncSession, workspace_id: str, audience_id: str) -> Audience:
     """The caller's audience."""
-    row = await session.scalar(
-        select(Audience).where(Audience.id == audience_id, Audience.workspace_id == workspace_id)
-    )
-    if row is None:
-        raise NotFound(f"No audience {audience_id!r}.", param="audience_id")
-    return row
+    return await _owned(session, Audience, workspace_id, audience_id)
 
 
 async def update_audience(
@@ -302,6 +272,27 @@ async def list_audiences(
 # --- shared ------------------------------------------------------------------------------
 
 Row = TypeVar("Row", Brand, Product, Audience)
+
+
+async def _owned(session: AsyncSession, table: type[Row], workspace_id: str, record_id: str) -> Row:
+    """The caller's record; another workspace's answers as if it did not exist."""
+    row = await session.scalar(
+        select(table).where(table.id == record_id, table.workspace_id == workspace_id)
+    )
+    if row is None:
+        what = table.__tablename__
+        raise NotFound(f"No {what} {record_id!r}.", param=f"{what}_id")
+    return row
+
+
+def _lifecycle(row: Brand | Product | Audience) -> dict[str, Any]:
+    """The fields every read of a knowledge record carries."""
+    return {
+        "id": row.id,
+        "archived_at": row.archived_at,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
 def _page(
@@ -367,9 +358,7 @@ async def load_knowledge(
     if product_id is not None:
         row = await get_product(session, workspace_id, product_id)
         _usable(row, "product", "product_id")
-        product = ProductIn.model_validate(
-            {**row.facts_json, "sku": row.sku, "name": row.name, "brand_id": row.brand_id}
-        )
+        product = ProductIn.model_validate(product_fields(row))
         brand_id = brand_id or row.brand_id
     kit, version = None, None
     if brand_id is not None:
