@@ -65,6 +65,15 @@ class ModelConfig(BaseModel):
         "llama-cpp-python's servers): one-line copy is then constrained there as it is for "
         "the embedded models (openai_compat).",
     )
+    response_format: Literal["json_schema", "json_object"] | None = Field(
+        None,
+        description="How the server takes a JSON schema for structured copy (social posts, "
+        "emails, ad sets), so it samples only answers of that shape (openai_compat): "
+        "`json_schema` is OpenAI's `response_format` (OpenAI, vLLM, llama.cpp's "
+        "llama-server), `json_object` is llama-cpp-python's server's (`type: json_object` "
+        "with a `schema`). Unset: the schema is only described in the prompt and the answer "
+        "is read leniently.",
+    )
     description: str = ""
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """Constrained field types shared by every request model."""
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,11 +24,47 @@ _Stripped = AfterValidator(str.strip)
 Phrase = Annotated[str, _text(80), _Stripped]
 ShortText = Annotated[str, _text(200), _Stripped]
 LongText = Annotated[str, _text(2000), _Stripped]
+
+
+_LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _worded(value: str) -> str:
+    # Emoji or punctuation alone says nothing a writer can use; a word spelled in two of
+    # the alphabets whose letters look alike ("Nіke" with a Cyrillic і) is a spoof or a
+    # typing slip, which the brand's trademark checks would never match.
+    if not any(c.isalnum() for c in value):
+        raise ValueError("needs at least one letter or digit")
+    for word in re.findall(r"\w+", value):
+        scripts = {
+            script
+            for c in word
+            if c.isalpha()
+            for script in _LOOKALIKE_SCRIPTS
+            if unicodedata.name(c, "").startswith(script)
+        }
+        if len(scripts) > 1:
+            names = " and ".join(script.title() for script in sorted(scripts))
+            raise ValueError(f"{word!r} mixes {names} letters")
+    return value
+
+
+# Text of a brief that must say something: at least one letter or digit, no word of mixed
+# look-alike alphabets.
+Wording = Annotated[str, _text(200), _Stripped, AfterValidator(_worded)]
+LongWording = Annotated[str, _text(2000), _Stripped, AfterValidator(_worded)]
 # A dict keyed by Phrase: pydantic states the key pattern as patternProperties, which leaves
 # other keys open to a client reading the schema; propertyNames says what every key must be.
 PHRASE_KEYS: dict[str, Any] = {
     "propertyNames": {"minLength": 1, "maxLength": 80, "pattern": TEXT_PATTERN}
 }
+# An http(s) link: a host of letters, digits, dots and hyphens (IDN hosts in punycode), a
+# path of printable ASCII (percent-encode the rest): classes every regex engine reads alike,
+# so the schema and the server agree ("\\S" differs: Python counts U+0085 as a space, JSON
+# Schema not).
+WebUrl = Annotated[
+    str, Field(max_length=2000, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$")
+]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 

@@ -135,6 +135,9 @@ class Variant(Base):
     )
     index: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # Structured kinds: the copy's fields (title, body, hashtags, headlines); `text` is
+    # them as pasted.
+    fields_json: Mapped[dict[str, Any] | None]
     checks_json: Mapped[list[Any]]
     score: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -88,8 +88,9 @@ class PromptLibrary:
             kind = path.parent.name
             if kind.startswith("_"):
                 continue
+            # `<language>.j2`, or `<variant>.<language>.j2` for a platform's or format's own.
             name = f"{kind}/{path.stem}"
-            self._infos[name] = self._inspect(name, kind, path.stem)
+            self._infos[name] = self._inspect(name, kind, path.stem.rsplit(".", 1)[-1])
 
     def _source(self, file_name: str) -> str:
         assert self.env.loader is not None

@@ -55,7 +55,7 @@ async def readyz(request: Request, prompts: PromptsDep, registry: LLMDep) -> Any
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"
         problems.append(f"database unavailable ({type(exc).__name__})")
-    wanted = [kind.template_name(language) for kind in KINDS.values() for language in LANGUAGES]
+    wanted = [name for kind in KINDS.values() for name in kind.template_names(LANGUAGES)]
     if missing := prompts.missing(wanted):
         problems.append(f"templates missing: {', '.join(missing)}")
     for language in LANGUAGES:

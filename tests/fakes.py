@@ -1,6 +1,7 @@
 """A scripted LLM client for tests whose subject is not the model."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,29 @@ _SLOGANS_ZH = (
 )
 
 
+def _fake_text(spec: dict[str, Any], seed: int, zh: bool) -> str:
+    longest, least = spec.get("maxLength", 400), spec.get("minLength", 1)
+    if "pattern" in spec:  # a hashtag or a display path: one word
+        return f"{'越野' if zh else 'Trail'}{seed}"
+    words = max(least, min(longest if zh else longest // 5, 60))
+    return prose(words, seed, language="zh" if zh else "en")[:longest].strip()
+
+
+def structured_answer(schema: dict[str, Any], seed: int, zh: bool) -> str:
+    """A JSON answer of the schema, its texts seeded prose within each length, fenced and
+    introduced the way chat models answer."""
+    answer: dict[str, Any] = {}
+    for number, (name, spec) in enumerate(schema["properties"].items()):
+        if spec["type"] == "array":
+            count = spec.get("maxItems") or 1
+            answer[name] = [
+                _fake_text(spec["items"], seed * 100 + number * 10 + i, zh) for i in range(count)
+            ]
+        else:
+            answer[name] = _fake_text(spec, seed * 100 + number, zh)
+    return "Sure! Here it is:\n```json\n" + json.dumps(answer, ensure_ascii=False) + "\n```"
+
+
 def default_script(messages: Sequence[Message], options: GenerationOptions) -> str:
     """Chatty output of the kind small models produce, so parsers have work to do.
 
@@ -35,6 +59,9 @@ def default_script(messages: Sequence[Message], options: GenerationOptions) -> s
     prompt = messages[-1].content
     zh = "广告语" in prompt or "文案" in prompt or "博客" in prompt
     seed = options.seed or 0
+    if options.constraints.json_schema is not None:
+        zh = any("\u4e00" <= c <= "\u9fff" for c in prompt[-400:])
+        return structured_answer(json.loads(options.constraints.json_schema), seed, zh)
     if "Slogan:" in prompt or "广告语：" in prompt:
         pool = _SLOGANS_ZH if zh else _SLOGANS_EN
         line = f"{pool[seed % len(pool)]}{seed}"

@@ -46,6 +46,18 @@ BRIEFS: dict[str, dict[str, dict[str, Any]]] = {
             "max_words": 600,
         },
     },
+    "social_post": {
+        "en": {"platform": "linkedin", "product": "Aurora trail shoes", "goal": "launch"},
+        "zh": {"platform": "xiaohongshu", "product": "极光越野跑鞋", "goal": "launch"},
+    },
+    "email": {
+        "en": {"purpose": "launch", "product": "Aurora trail shoes", "min_words": 40},
+        "zh": {"purpose": "launch", "product": "极光越野跑鞋", "min_words": 40},
+    },
+    "ad_set": {
+        "en": {"format": "google_rsa", "product": "Aurora trail shoes", "headlines": 4},
+        "zh": {"format": "google_rsa", "product": "极光越野跑鞋", "headlines": 4},
+    },
 }
 
 

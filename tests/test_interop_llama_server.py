@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from app.config import ModelConfig, Settings
+from app.kinds import KINDS
 from app.llm.base import Completion, Constraints, GenerationOptions, Message, StreamDelta
 from app.llm.local import smollm2_path
 from app.llm.openai_compat import OpenAICompatClient
@@ -116,14 +117,17 @@ async def test_a_server_that_accepts_a_grammar_samples_one_line_within_the_limit
 async def test_all_kinds_through_llama_server(
     llama_server: str, database_url: str, kind: str
 ) -> None:
+    structured = KINDS[kind].structure is not None
+    # Structured copy through the server's own JSON-schema mode (llama-cpp-python's form).
+    config = alias_config(llama_server).model_copy(
+        update={"response_format": "json_object" if structured else None}
+    )
     settings = Settings(
-        database_url=database_url,
-        models={"smollm2": alias_config(llama_server)},
-        default_model="smollm2",
+        database_url=database_url, models={"smollm2": config}, default_model="smollm2"
     )
     app = create_app(settings)
     extra: dict[str, Any] = {}
-    if kind != "ad_slogan":
+    if kind in ("product_description", "blog_post"):
         extra = {"min_words": 50, "max_words": 400, "max_tokens": 160}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -137,5 +141,13 @@ async def test_all_kinds_through_llama_server(
             assert body["resolved_model"] == "smollm2"
             assert body["usage"]["output_tokens"] > 0
             assert body["variants"][0]["text"].strip()
+            if structured:
+                # The server sampled under the schema: every field the kind needs is there.
+                fields = body["variants"][0]["fields"]
+                assert checks_of(body["variants"][0])["fields"]["passed"], fields
             stored = (await api.get(f"/v1/generations/{body['id']}")).json()
             assert stored["variants"] == body["variants"]
+
+
+def checks_of(variant: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in variant["checks"]}

@@ -5,7 +5,8 @@ from typing import Any
 
 import httpx
 
-from app.config import Settings
+from app.config import LANGUAGES, Settings
+from app.kinds import KINDS
 
 
 async def test_every_operation_has_summary_description_and_examples(
@@ -66,11 +67,11 @@ async def test_models_and_templates(client: httpx.AsyncClient) -> None:
     assert [m["alias"] for m in models["models"]] == ["fake"]
     templates = (await client.get("/v1/templates")).json()
     names = {t["name"] for t in templates}
-    assert names == {
-        f"{kind}/{lang}"
-        for kind in ("ad_slogan", "product_description", "blog_post")
-        for lang in ("en", "zh")
-    }
+    # Every kind's templates, a platform's or format's own where the kind has them.
+    assert names == {name for kind in KINDS.values() for name in kind.template_names(LANGUAGES)}
+    wechat = next(t for t in templates if t["name"] == "social_post/wechat.zh")
+    assert wechat["kind"] == "social_post"
+    assert wechat["language"] == "zh"
     slogan = next(t for t in templates if t["name"] == "ad_slogan/en")
     assert {"product", "key_message", "max_chars", "tone", "keywords"} <= set(slogan["variables"])
     assert "_partials/data_rule.en.j2" in slogan["includes"]

@@ -7,6 +7,7 @@ keeps the ones that pass the hard checks and differ from those already kept, and
 
 import asyncio
 import difflib
+import json
 import logging
 import re
 import time
@@ -22,6 +23,7 @@ from app.generation.plan import Plan
 from app.ids import new_id
 from app.kinds.base import Brief, ContentKind
 from app.kinds.parsing import strip_controls
+from app.kinds.structured import content, read_values
 from app.llm.base import (
     Completion,
     Constraints,
@@ -136,7 +138,7 @@ def call_options(plan: Plan, attempt: int) -> GenerationOptions:
         temperature=brief.temperature,
         seed=None if brief.seed is None else brief.seed + attempt,
         stop=plan.kind.completion_stop if plan.completion_mode else (),
-        constraints=with_policy_bans(plan.kind.constraints(brief), plan.policy),
+        constraints=with_policy_bans(plan.kind.decode_constraints(brief), plan.policy),
     )
 
 
@@ -166,7 +168,10 @@ def with_policy_bans(constraints: Constraints, policy: Policy) -> Constraints:
 def build_variant(
     kind: ContentKind[Any], brief: Brief, raw: str, policy: Policy = NO_POLICY
 ) -> Variant:
-    """Parse raw model output into a checked variant."""
+    """Parse raw model output into a checked variant (an empty one when nothing in it is
+    copy: the harvest drops those)."""
+    if kind.structure is not None:
+        return _structured_variant(kind, brief, raw, policy)
     parsed = kind.parse(strip_controls(raw))
     text = kind.fit(parsed, brief)
     checks = kind.check(text, brief) + policy_checks(text, policy)
@@ -175,9 +180,30 @@ def build_variant(
     if text != parsed:
         cut = f"cut from {len(parsed)} to {len(text)} characters ({word_count(text)} words)"
         checks.append(CheckResult("trimmed", True, hard=False, detail=cut))
+    return _variant(text, None, checks, quality)
+
+
+def _structured_variant(kind: ContentKind[Any], brief: Brief, raw: str, policy: Policy) -> Variant:
+    assert kind.structure is not None
+    values, checks = read_values(strip_controls(raw), kind.structure.fields(brief))
+    if values is None:
+        return _variant("", None, [], None)
+    text = kind.structure.render(values, brief)
+    # The whole-copy rules read the fields' texts, not the layout (labels, placeholders)
+    # the pasted text adds.
+    words = content(values)
+    checks += kind.structure.check(values, brief) + kind.check(words, brief)
+    checks += policy_checks(words, policy)
+    return _variant(text, kind.structure.finish(values, brief), checks, score(checks))
+
+
+def _variant(
+    text: str, fields: dict[str, Any] | None, checks: list[CheckResult], quality: float | None
+) -> Variant:
     return Variant(
         id=new_id(),
         text=text,
+        fields_json=fields,
         checks_json=[c.as_json() for c in checks],
         score=quality,
         ratings=[],
@@ -298,8 +324,13 @@ def feedback(variant: Variant, language: str) -> list[Message]:
     """The failed variant as the model's answer, and what was wrong with it."""
     failed = [c for c in variant.checks_json if c["hard"] and not c["passed"]]
     reasons = "; ".join(f"{c['name']}: {c['detail']}" if c["detail"] else c["name"] for c in failed)
+    structured = variant.fields_json is not None
     if language == "zh":
-        ask = f"这条不合格（{reasons}）。请重写一条，改正这些问题，只回答文案本身。"
+        only = "只回答 JSON" if structured else "只回答文案本身"
+        ask = f"这条不合格（{reasons}）。请重写一条，改正这些问题，{only}。"
     else:
-        ask = f"That one fails ({reasons}). Write a new one that fixes this; only the copy."
-    return [Message("assistant", variant.text), Message("user", ask)]
+        only = "only the JSON" if structured else "only the copy"
+        ask = f"That one fails ({reasons}). Write a new one that fixes this; {only}."
+    # A structured answer goes back as the JSON the model wrote, not as the pasted text.
+    answer = json.dumps(variant.fields_json, ensure_ascii=False) if structured else variant.text
+    return [Message("assistant", answer), Message("user", ask)]

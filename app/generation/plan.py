@@ -126,7 +126,7 @@ def make_plan(
     if route.redacts:
         # Personal data never leaves the machine, and what is stored is what was sent.
         template_input = redact(template_input)
-    prompt = prompts.render(order.kind.template_name(brief.language), template_input)
+    prompt = prompts.render(order.kind.template_name(brief), template_input)
     if len(prompt.system) + len(prompt.user) > settings.max_prompt_chars:
         raise ValidationFailed(
             f"The brief makes a prompt over {settings.max_prompt_chars} characters; shorten it.",

@@ -37,7 +37,12 @@ class VariantRead(BaseModel):
 
     id: str
     index: int
-    text: str
+    text: str = Field(description="The copy as it is pasted.")
+    fields: dict[str, Any] | None = Field(
+        None,
+        description="Structured kinds (social posts, emails, ad sets): the copy's fields, "
+        "e.g. `title`, `body`, `hashtags`; null for the others.",
+    )
     checks: list[CheckRead]
     score: float | None = Field(description="Share of checks passed, 0..1.")
     rating_count: int

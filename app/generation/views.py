@@ -21,6 +21,7 @@ def variant_read(variant: Variant) -> VariantRead:
         id=variant.id,
         index=variant.index,
         text=variant.text,
+        fields=variant.fields_json,
         checks=[CheckRead.model_validate(c) for c in variant.checks_json],
         score=variant.score,
         rating_count=len(scores),

@@ -5,8 +5,9 @@ registered in `app.kinds.KINDS`; the routes, the CLI subcommands and the OpenAPI
 built from that list.
 """
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -23,6 +24,7 @@ from app.fields import (
     WholeNumber,
 )
 from app.kinds.parsing import trim_to_words
+from app.kinds.structured import Structure, json_schema
 from app.knowledge.bundle import Knowledge
 from app.llm.base import Constraints
 
@@ -176,15 +178,38 @@ class ContentKind(Generic[B]):
     fill: Callable[[B, Knowledge], B] = fill_reader
     # Where a base model (completion mode) should stop: it would go on writing examples.
     completion_stop: tuple[str, ...] = ("<brief>", "\n\n\n")
+    # Copy with fields (title, body, hashtags): the model answers in JSON of their schema,
+    # `parse` and `fit` are not used, and `check` sees the text as pasted.
+    structure: "Structure[B] | None" = None
+    # Kinds written differently per platform or format: each has its own templates
+    # (`prompts/<kind>/<variant>.<language>.j2`), chosen by `template_variant`.
+    template_variants: tuple[str, ...] = ()
+    template_variant: Callable[[B], str] | None = None
 
     @property
     def slug(self) -> str:
         """The kind as URLs and the CLI name it: `ad-slogans`."""
         return self.path.removeprefix("/v1/")
 
-    def template_name(self, language: str) -> str:
-        """The template that writes this kind in a language."""
-        return f"{self.name}/{language}"
+    def template_name(self, brief: B) -> str:
+        """The template that writes this brief."""
+        if self.template_variant is None:
+            return f"{self.name}/{brief.language}"
+        return f"{self.name}/{self.template_variant(brief)}.{brief.language}"
+
+    def template_names(self, languages: tuple[str, ...]) -> list[str]:
+        """Every template this kind needs, in these languages."""
+        variants = [f"{v}." for v in self.template_variants] or [""]
+        return [f"{self.name}/{v}{language}" for v in variants for language in languages]
+
+    def decode_constraints(self, brief: B) -> Constraints:
+        """What a provider should enforce while sampling: the kind's constraints, and for
+        structured copy the JSON schema of its fields."""
+        constraints = self.constraints(brief)
+        if self.structure is None:
+            return constraints
+        schema = json_schema(self.structure.fields(brief))
+        return replace(constraints, json_schema=json.dumps(schema, ensure_ascii=False))
 
     def max_tokens(self, brief: Brief) -> int:
         """The token budget of one model call: the brief's, else what its limits need."""

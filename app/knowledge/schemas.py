@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from app.config import Language
-from app.fields import PHRASE_KEYS, LongText, Phrase, ShortText
+from app.fields import PHRASE_KEYS, LongText, Phrase, ShortText, WebUrl
 
 T = TypeVar("T")
 _PRICE_TEXT = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
@@ -47,7 +47,9 @@ Price = Annotated[
         }
     ),
 ]
-KindName = Literal["ad_slogan", "product_description", "blog_post"]
+KindName = Literal[
+    "ad_slogan", "product_description", "blog_post", "social_post", "email", "ad_set"
+]
 Sku = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/#+-]+$")]
 
 
@@ -222,16 +224,7 @@ class ProductIn(Strict):
     forbidden_claims: Annotated[list[LongText], Field(max_length=50)] = Field(
         default_factory=list, description="Claims copy must never make about it."
     )
-    # A host of letters, digits, dots and hyphens (IDN hosts in punycode), a path of printable
-    # ASCII (percent-encode the rest): classes every regex engine reads alike, so the schema
-    # and the server agree ("\\S" differs: Python counts U+0085 as a space, JSON Schema not).
-    url: (
-        Annotated[
-            str,
-            Field(max_length=2000, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$"),
-        ]
-        | None
-    ) = None
+    url: WebUrl | None = None
     translations: Annotated[dict[Language, ProductText], Field(max_length=2)] = Field(
         default_factory=dict, description="Name, features and category per language."
     )

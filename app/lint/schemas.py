@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.config import Language
 from app.fields import TEXT_PATTERN
@@ -36,7 +36,18 @@ class LintRequest(BaseModel):
         },
     )
 
-    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=TEXT_PATTERN)]
+    text: (
+        Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=TEXT_PATTERN)]
+        | None
+    ) = Field(None, description="The copy as pasted (or give `fields`).")
+    fields: dict[str, Any] | None = Field(
+        None,
+        description="Structured copy's fields instead of `text`, with a structured `kind` "
+        "(`social_post`, `email`, `ad_set`): e.g. `{\"headlines\": [...], \"descriptions\": "
+        "[...]}`; each field is checked against its limit, and the text as pasted is built "
+        "from them.",
+        max_length=20,
+    )
     language: Language = "en"
     kind: KindName | None = Field(
         None, description="Check the kind's format and limits too (with `brief`)."
@@ -60,6 +71,12 @@ class LintRequest(BaseModel):
     )
     audience_id: KnowledgeId | None = None
 
+    @model_validator(mode="after")
+    def _text_or_fields(self) -> "LintRequest":
+        if (self.text is None) == (self.fields is None):
+            raise ValueError("give the copy as text or as fields, one of them")
+        return self
+
 
 class LintRead(BaseModel):
     """Every check's verdict; `passed` when every hard check passed."""
@@ -76,6 +93,8 @@ class FieldProfileRead(BaseModel):
     max: int | None
     preview: int | None
     recommended: int | None
+    min_items: int | None = Field(description="A list field (an ad's headlines): fewest texts.")
+    max_items: int | None = Field(description="A list field: most texts.")
     source: str
 
 
@@ -84,6 +103,7 @@ class PlatformRead(BaseModel):
 
     key: str
     name: str
+    use: str = Field(description="`social` (POST /v1/social-posts) or `ads` (POST /v1/ad-sets).")
     main_field: str
     hashtag_form: str
     max_hashtags: int | None

@@ -2,6 +2,7 @@
 limits (when a kind is named), the brand kit's rules, the product's facts and advertising
 law. The text is checked as pasted: nothing is trimmed or fitted."""
 
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,7 +12,8 @@ from app.checks import CheckResult
 from app.checks.policy import policy_checks
 from app.errors import ValidationFailed
 from app.kinds import KINDS
-from app.kinds.base import OPTION_FIELDS
+from app.kinds.base import OPTION_FIELDS, Brief, ContentKind
+from app.kinds.structured import content, read_values
 from app.knowledge.service import load_knowledge
 from app.lint.schemas import LintRequest
 from app.platforms.profiles import field_checks, profiles
@@ -33,6 +35,7 @@ async def lint(
     )
     brief_fields: dict[str, Any] = {}
     results: list[CheckResult] = []
+    text = request.text or ""
     if request.kind is None:
         if request.brief:
             raise ValidationFailed("brief needs a kind to check against.", param="brief")
@@ -53,16 +56,43 @@ async def lint(
             raise ValidationFailed(f"{where}: {first['msg']}", param=where) from None
         brief = kind.fill(brief, knowledge)
         brief_fields = brief.template_input()
-        results = kind.check(request.text, brief)
+        if request.fields is not None:
+            text, results = _structured_checks(kind, brief, request.fields)
+        else:
+            results = kind.check(text, brief)
+    if request.fields is not None and request.kind is None:
+        raise ValidationFailed("fields need a structured kind to check against.", param="fields")
     if request.platform is not None:
-        results += _platform_checks(request)
+        results += _platform_checks(request, text)
     elif request.field is not None:
         raise ValidationFailed("field needs a platform.", param="field")
     policy = knowledge.policy(request.kind or "", request.language, brief_fields)
-    return results + policy_checks(request.text, policy), knowledge
+    return results + policy_checks(text, policy), knowledge
 
 
-def _platform_checks(request: LintRequest) -> list[CheckResult]:
+def _structured_checks(
+    kind: ContentKind[Any], brief: Brief, fields: dict[str, Any]
+) -> tuple[str, list[CheckResult]]:
+    """The fields' checks, as a generation runs them; the whole-copy rules read the fields'
+    texts."""
+    if kind.structure is None:
+        raise ValidationFailed(f"{kind.name} has no fields; send its text.", param="fields")
+    spec = kind.structure.fields(brief)
+    known = {f.name for f in spec}
+    if unknown := sorted(fields.keys() - known):
+        raise ValidationFailed(
+            f"{kind.name} has no field {unknown[0]!r}; its fields: {', '.join(sorted(known))}.",
+            param="fields",
+        )
+    values, results = read_values(json.dumps(fields, ensure_ascii=False), spec)
+    if values is None:
+        raise ValidationFailed("fields hold no text.", param="fields")
+    words = content(values)
+    results += kind.structure.check(values, brief) + kind.check(words, brief)
+    return words, results
+
+
+def _platform_checks(request: LintRequest, text: str) -> list[CheckResult]:
     known = profiles()
     if request.platform not in known:
         raise ValidationFailed(
@@ -76,4 +106,4 @@ def _platform_checks(request: LintRequest) -> list[CheckResult]:
             f"{profile.name} has no field {field!r}; its fields: {', '.join(profile.fields)}.",
             param="field",
         )
-    return field_checks(request.platform, field, request.text)
+    return field_checks(request.platform, field, text)

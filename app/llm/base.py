@@ -31,6 +31,9 @@ class Constraints:
     min_tokens: int | None = None
     # Characters no token may start with: markup and placeholder brackets in prose.
     no_marks: str = ""
+    # Structured copy: the answer is one JSON object of this schema (serialised, so the
+    # constraints stay hashable and a compiled grammar can be cached by it).
+    json_schema: str | None = None
 
 
 @dataclass(frozen=True)

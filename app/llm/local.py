@@ -24,7 +24,7 @@ from app.llm.base import (
     StreamDelta,
     StreamEvent,
 )
-from app.llm.grammar import line_grammar
+from app.llm.grammar import json_grammar, line_grammar
 
 T = TypeVar("T")
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -280,7 +280,10 @@ class LocalClient:
         from llama_cpp.llama_grammar import LlamaGrammar
 
         kwargs: dict[str, Any] = {}
-        if constraints.one_line:
+        if constraints.json_schema is not None:
+            grammar = json_grammar(constraints.json_schema)
+            kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+        elif constraints.one_line:
             grammar = line_grammar(constraints.max_chars)
             kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
         # Both as logits processors of our own: the bindings drop their `logit_bias` when a

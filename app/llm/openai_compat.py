@@ -163,7 +163,15 @@ class OpenAICompatClient:
                 request[name] = value
         if options.stop:
             request["stop"] = list(options.stop)
-        if self.config.accepts_grammar and options.constraints.one_line:
+        schema = options.constraints.json_schema
+        if schema is not None and self.config.response_format == "json_schema":
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "copy", "schema": json.loads(schema), "strict": True},
+            }
+        elif schema is not None and self.config.response_format == "json_object":
+            request["response_format"] = {"type": "json_object", "schema": json.loads(schema)}
+        elif self.config.accepts_grammar and options.constraints.one_line:
             # Not an OpenAI field: servers that take it sample under it, as local models do.
             request["grammar"] = line_grammar(options.constraints.max_chars)
         return request

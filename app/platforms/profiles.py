@@ -4,6 +4,7 @@ import re
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,6 +24,9 @@ class FieldProfile(BaseModel):
     max: int | None = None
     preview: int | None = None
     recommended: int | None = None
+    # A list field (an ad's headlines): how many texts it takes.
+    min_items: int | None = None
+    max_items: int | None = None
     source: str
 
 
@@ -32,6 +36,7 @@ class PlatformProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
+    use: Literal["social", "ads"]
     main_field: str
     hashtag_form: str
     max_hashtags: int | None = None
