@@ -76,12 +76,13 @@ def _integral(value: Any) -> Any:
 
 
 # An integer from JSON: 5 or 5.0, never true/false or "5" (request models are strict).
-WholeNumber = Annotated[int, BeforeValidator(_integral)]
-# Bounds go before the validator: after it (or on the Field of a `... | None`), the OpenAPI
-# schema shows them as "ge"/"le", keywords JSON Schema does not know, and clients and
-# fuzzers then take 0 or -1 for valid.
-PositiveWholeNumber = Annotated[int, Field(ge=1), BeforeValidator(_integral)]
-Seed = Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(_integral)]
+AS_INTEGER = BeforeValidator(_integral)
+WholeNumber = Annotated[int, AS_INTEGER]
+# Bounds go before the validator, `Annotated[int, Field(ge=..), AS_INTEGER]`: after it (or on
+# the Field of a `... | None`), the OpenAPI schema shows them as "ge"/"le", keywords JSON
+# Schema does not know, and clients and fuzzers then take 0 or -1 for valid.
+PositiveWholeNumber = Annotated[int, Field(ge=1), AS_INTEGER]
+Seed = Annotated[int, Field(ge=0, le=2**31 - 1), AS_INTEGER]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -3,7 +3,7 @@
 A brief set of our own (realistic products and topics, every kind, English and Chinese) is
 sent through `POST /v1/<kind>` of a real `copyforge serve` (the embedded defaults unless
 `--base-url` points at another server, or `--model` names an alias), one request at a time.
-Per kind and language it reports:
+Per kind and language (and per platform or ad format) it reports:
 
 - `succeeded`: share of requests answered `succeeded` (n variants passed every hard check);
 - `first_try`: share of requests that succeeded without a replacement attempt;
@@ -147,8 +147,122 @@ BRIEFS: dict[tuple[str, str], list[dict[str, Any]]] = {
             "max_words": 800,
         },
     ],
+    # One brief per platform: each platform's own template, fields and limits.
+    ("social_post", "en"): [
+        {"platform": "x", "product": "Aurora trail running shoes", "goal": "launch"},
+        {
+            "platform": "linkedin",
+            "topic": "what we learned shipping 10,000 kettles",
+            "goal": "engagement",
+        },
+        {
+            "platform": "instagram",
+            "product": "Fern organic face cream",
+            "goal": "promotion",
+            "call_to_action": "Tap the link in bio",
+        },
+        {"platform": "facebook", "topic": "our spring trail run meetup", "goal": "event"},
+        {"platform": "weibo", "product": "Harbor cold brew coffee", "goal": "launch"},
+        {"platform": "xiaohongshu", "product": "Atlas carry-on suitcase", "goal": "promotion"},
+        {
+            "platform": "wechat",
+            "topic": "how to pack a carry-on for a week",
+            "goal": "engagement",
+            "max_chars": 800,
+        },
+    ],
+    ("social_post", "zh"): [
+        {
+            "platform": "weibo",
+            "product": "极光越野跑鞋",
+            "key_message": "湿滑岩面抓地稳，仅重210克",
+            "goal": "launch",
+        },
+        {
+            "platform": "xiaohongshu",
+            "product": "山泉冷萃咖啡",
+            "key_message": "冷萃18小时，口感顺滑",
+            "goal": "promotion",
+        },
+        {
+            "platform": "wechat",
+            "topic": "冬天如何挑选保温杯",
+            "goal": "engagement",
+            "max_chars": 600,
+        },
+        {
+            "platform": "x",
+            "product": "云朵降噪耳机",
+            "key_message": "一次充电听40小时",
+            "goal": "launch",
+        },
+        {"platform": "linkedin", "topic": "小团队如何做好新品发布", "goal": "engagement"},
+        {"platform": "instagram", "product": "蕨类有机面霜", "goal": "promotion"},
+        {"platform": "facebook", "topic": "春季越野跑聚会", "goal": "event"},
+    ],
+    ("email", "en"): [
+        {
+            "purpose": "launch",
+            "product": "Aurora trail running shoes",
+            "key_message": "grip on wet rock, 210 g",
+            "call_to_action": "See the shoe",
+        },
+        {
+            "purpose": "abandoned_cart",
+            "product": "Nimbus noise-cancelling headphones",
+            "offer": "free shipping this week",
+        },
+        {
+            "purpose": "welcome",
+            "topic": "the Harbor coffee club",
+            "min_words": 50,
+            "max_words": 150,
+        },
+    ],
+    ("email", "zh"): [
+        {
+            "purpose": "promotion",
+            "product": "山泉冷萃咖啡",
+            "offer": "本周第二件半价",
+            "subject_max_chars": 25,
+        },
+        {"purpose": "re_engagement", "topic": "极光跑步俱乐部", "min_words": 60, "max_words": 200},
+    ],
+    ("ad_set", "en"): [
+        {
+            "format": "google_rsa",
+            "product": "Aurora trail running shoes",
+            "key_message": "grip on wet rock, 210 g",
+            "keywords": ["trail running shoes"],
+            "headlines": 8,
+            "descriptions": 3,
+        },
+        {
+            "format": "meta",
+            "product": "Pebble smart thermostat",
+            "key_message": "cuts heating bills",
+        },
+    ],
+    ("ad_set", "zh"): [
+        {
+            "format": "google_rsa",
+            "product": "云朵降噪耳机",
+            "key_message": "一次充电听40小时",
+            "keywords": ["降噪耳机"],
+            "headlines": 6,
+            "descriptions": 2,
+        },
+        {"format": "meta", "product": "极光越野跑鞋", "key_message": "湿滑岩面抓地稳"},
+    ],
 }
-VARIANTS = {"ad_slogan": 3, "product_description": 1, "blog_post": 1}
+VARIANTS = {
+    "ad_slogan": 3,
+    "product_description": 1,
+    "blog_post": 1,
+    "social_post": 1,
+    "email": 1,
+    "ad_set": 1,
+}
 
 
 def distinct_2(texts: list[str]) -> float | None:
@@ -159,6 +273,19 @@ def distinct_2(texts: list[str]) -> float | None:
 
 def _hard_ok(variant: dict[str, Any]) -> bool:
     return all(c["passed"] for c in variant["checks"] if c["hard"])
+
+
+def cells_of(
+    kind: str, language: str, briefs: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The briefs by cell: one per platform or ad format where a kind has them (each has its
+    own template and limits), else one per kind and language."""
+    cells: dict[str, list[dict[str, Any]]] = {}
+    for brief in briefs:
+        where = brief.get("platform") or brief.get("format")
+        name = f"{kind}/{where}/{language}" if where else f"{kind}/{language}"
+        cells.setdefault(name, []).append(brief)
+    return cells
 
 
 def run_cell(
@@ -242,10 +369,10 @@ COLUMNS = (
 
 def print_table(cells: dict[str, dict[str, Any]]) -> None:
     """One row per (kind, language)."""
-    print(f"{'cell':24}" + "".join(f"{c:>11}" for c in COLUMNS))
+    print(f"{'cell':28}" + "".join(f"{c:>11}" for c in COLUMNS))
     for name, cell in cells.items():
         values = ("-" if cell[c] is None else str(cell[c]) for c in COLUMNS)
-        print(f"{name:24}" + "".join(f"{v:>11}" for v in values))
+        print(f"{name:28}" + "".join(f"{v:>11}" for v in values))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,7 +392,8 @@ def main(argv: list[str] | None = None) -> None:
             for kind in args.kinds:
                 for language in args.languages:
                     briefs = BRIEFS[(kind, language)][: args.per_cell]
-                    cells[f"{kind}/{language}"] = run_cell(http, kind, language, briefs, args.model)
+                    for name, group in cells_of(kind, language, briefs).items():
+                        cells[name] = run_cell(http, kind, language, group, args.model)
         return cells
 
     if args.base_url:

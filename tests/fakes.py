@@ -37,9 +37,8 @@ def _fake_text(spec: dict[str, Any], seed: int, zh: bool) -> str:
     return prose(words, seed, language="zh" if zh else "en")[:longest].strip()
 
 
-def structured_answer(schema: dict[str, Any], seed: int, zh: bool) -> str:
-    """A JSON answer of the schema, its texts seeded prose within each length, fenced and
-    introduced the way chat models answer."""
+def structured_answer(schema: dict[str, Any], seed: int, zh: bool) -> dict[str, Any]:
+    """An answer of the JSON schema, its texts seeded prose within each length."""
     answer: dict[str, Any] = {}
     for number, (name, spec) in enumerate(schema["properties"].items()):
         if spec["type"] == "array":
@@ -49,7 +48,7 @@ def structured_answer(schema: dict[str, Any], seed: int, zh: bool) -> str:
             ]
         else:
             answer[name] = _fake_text(spec, seed * 100 + number, zh)
-    return "Sure! Here it is:\n```json\n" + json.dumps(answer, ensure_ascii=False) + "\n```"
+    return answer
 
 
 def default_script(messages: Sequence[Message], options: GenerationOptions) -> str:
@@ -61,7 +60,9 @@ def default_script(messages: Sequence[Message], options: GenerationOptions) -> s
     seed = options.seed or 0
     if options.constraints.json_schema is not None:
         zh = any("\u4e00" <= c <= "\u9fff" for c in prompt[-400:])
-        return structured_answer(json.loads(options.constraints.json_schema), seed, zh)
+        answer = structured_answer(json.loads(options.constraints.json_schema), seed, zh)
+        # Fenced and introduced, the way chat models answer.
+        return f"Sure! Here it is:\n```json\n{json.dumps(answer, ensure_ascii=False)}\n```"
     if "Slogan:" in prompt or "广告语：" in prompt:
         pool = _SLOGANS_ZH if zh else _SLOGANS_EN
         line = f"{pool[seed % len(pool)]}{seed}"

@@ -50,6 +50,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from tests.fakes import structured_answer
 from tests.prose import prose
 
 # Five variants of each kind and language (a request with `n` up to the default max_n gets
@@ -133,6 +134,19 @@ def _is_chinese(prompt: str) -> bool:
     han = len(re.findall(r"[\u4e00-\u9fff]", prompt))
     latin = len(re.findall(r"[A-Za-z]", prompt))
     return han > 0.3 * (han + latin)
+
+
+def _asked_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema of a `response_format`: OpenAI's `json_schema` form or the
+    `json_object` with a `schema` that llama-cpp-python's server takes."""
+    asked = body.get("response_format")
+    if not isinstance(asked, dict):
+        return None
+    if asked.get("type") == "json_schema":
+        schema = asked.get("json_schema", {}).get("schema")
+    else:
+        schema = asked.get("schema") if asked.get("type") == "json_object" else None
+    return schema if isinstance(schema, dict) else None
 
 
 def reply_for(prompt: str, variant: int = 0) -> str:
@@ -297,6 +311,10 @@ async def chat_completions(request: Request) -> Response:
     calls: list[dict[str, Any]] = state.calls
     variant = seed if isinstance(seed, int) else len(calls)
     text = "" if fault == "empty" else reply_for(prompt, variant)
+    if (schema := _asked_schema(body)) is not None and fault != "empty":
+        # A server that takes a schema answers with JSON of it, as OpenAI's and vLLM's do.
+        answer = structured_answer(schema, variant, _is_chinese(prompt))
+        text = json.dumps(answer, ensure_ascii=False)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
     created = int(time.time())
     usage = {

@@ -418,7 +418,13 @@ def model_env() -> Iterator[dict[str, str]]:
     """Server settings: the mock upstream (served in this process) is the only model."""
     with serve_in_thread(create_mock_app()) as base:
         models = {
-            "mock": {"provider": "openai_compat", "base_url": f"{base}/v1", "model": "mock-1"}
+            "mock": {
+                "provider": "openai_compat",
+                "base_url": f"{base}/v1",
+                "model": "mock-1",
+                # Structured kinds (emails) are asked for their JSON schema.
+                "response_format": "json_schema",
+            }
         }
         yield {
             "COPYFORGE_MODELS": json.dumps(models),

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app.config import ModelConfig, Settings
 from app.deps import get_registry
+from app.kinds import KINDS
 from app.llm.registry import ModelRegistry
 from app.main import create_app
 from app.paths import PROMPTS_DIR
@@ -303,7 +304,8 @@ class TestReadiness:
     async def test_ready_with_database_templates_and_model(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 200
-        assert response.json() == {"status": "ready", "templates": 6}
+        templates = sum(len(kind.template_names(("en", "zh"))) for kind in KINDS.values())
+        assert response.json() == {"status": "ready", "templates": templates}
 
     async def ready(self, settings: Settings, registry: ModelRegistry) -> httpx.Response:
         app = create_app(settings, registry=registry)

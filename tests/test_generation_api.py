@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import httpx
@@ -32,13 +33,17 @@ class TestWriteCopy:
     async def test_writes_checks_and_stores_each_kind(
         self, client: httpx.AsyncClient, kind: str, language: str
     ) -> None:
-        response = await client.post(PATHS[kind], json=brief(kind, language, n=2, seed=7))
+        payload = brief(kind, language, n=2, seed=7)
+        response = await client.post(PATHS[kind], json=payload)
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["kind"] == kind
         assert body["language"] == language
         assert body["status"] == "succeeded"
-        assert body["template"]["name"] == f"{kind}/{language}"
+        # Kinds written per platform or ad format have a template for each.
+        variant = payload.get("platform") or payload.get("format")
+        expected = f"{kind}/{variant}.{language}" if variant else f"{kind}/{language}"
+        assert body["template"]["name"] == expected
         assert len(body["template"]["version"]) == 64
         assert body["model"] == "fake"
         assert body["resolved_model"] == "fake-model-1"
@@ -142,7 +147,11 @@ class TestUntrustedOutput:
     ) -> None:
         def with_controls(messages: Any, options: Any) -> str:
             text = default_script(messages, options)
-            cut = len(text) - 6  # inside the last line of copy, before any closing quote
+            # Inside the last line of copy, before any closing quote; in structured copy,
+            # raw inside the first field's string, as a model writes it.
+            structured = options.constraints.json_schema is not None
+            first_string = re.search(r'": \[?"', text)
+            cut = first_string.end() + 2 if structured and first_string else len(text) - 6
             return f"{text[:cut]}{CONTROLS}\t{text[cut:]}"
 
         fake_llm.script = with_controls

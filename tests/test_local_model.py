@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from app.config import ModelConfig, Settings
 from app.deps import get_registry
+from app.kinds import KINDS
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta
 from app.llm.local import SMOLLM2_FILE, LocalClient, builtin_local_models
 from app.llm.registry import ModelRegistry
@@ -72,7 +73,8 @@ async def test_models_lists_the_embedded_defaults(api: httpx.AsyncClient) -> Non
 
 @pytest.mark.parametrize("kind", list(PATHS))
 async def test_smollm2_writes_each_kind_in_english(api: httpx.AsyncClient, kind: str) -> None:
-    extra: dict[str, Any] = {} if kind == "ad_slogan" else SHORT
+    structured = KINDS[kind].structure is not None
+    extra: dict[str, Any] = {} if kind == "ad_slogan" or structured else SHORT
     if kind == "blog_post":
         extra = {**extra, "min_words": 50}
     response = await api.post(PATHS[kind], json=brief(kind, "en", seed=1, **extra))
@@ -84,6 +86,10 @@ async def test_smollm2_writes_each_kind_in_english(api: httpx.AsyncClient, kind:
     assert body["usage"]["input_tokens"] > 50
     assert body["usage"]["output_tokens"] > 0
     assert body["variants"][0]["text"].strip()
+    if structured:
+        # Sampled under the grammar of the kind's schema: every field is there.
+        checks = {c["name"]: c for c in body["variants"][0]["checks"]}
+        assert checks["fields"]["passed"], body["variants"][0]["fields"]
     if body["status"] != "succeeded":
         # A small model may miss a hard limit; then the service says which and why.
         assert body["status"] == "partial"
@@ -107,6 +113,22 @@ async def test_gemma_writes_chinese_slogans(api: httpx.AsyncClient) -> None:
         assert checks["language"]
         assert checks["max_chars"]
         assert checks["single_line"]
+
+
+async def test_gemma_writes_a_xiaohongshu_note_in_its_fields(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        PATHS["social_post"], json=brief("social_post", "zh", seed=2, max_chars=200)
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["model"] == "local-zh"
+    variant = body["variants"][0]
+    assert set(variant["fields"]) == {"title", "body", "hashtags"}
+    checks = {c["name"]: c for c in variant["checks"]}
+    assert checks["fields"]["passed"]
+    # The grammar bounds the title in code points: 20 Han characters fit Xiaohongshu's 40.
+    assert checks["xiaohongshu.title.max"]["passed"], variant["fields"]["title"]
+    assert variant["text"].startswith(variant["fields"]["title"])
 
 
 async def test_streaming_token_by_token(registry: ModelRegistry) -> None:

@@ -1,6 +1,7 @@
 """The openai_compat provider through the real `openai` SDK, against tests/mock_upstream.py
 served on 127.0.0.1, and the whole service end to end on top of it."""
 
+import json
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -14,7 +15,14 @@ from starlette.applications import Starlette
 
 from app.config import ModelConfig, Settings
 from app.kinds import KINDS
-from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta
+from app.llm.base import (
+    Completion,
+    Constraints,
+    GenerationOptions,
+    LLMError,
+    Message,
+    StreamDelta,
+)
 from app.llm.openai_compat import OpenAICompatClient, parse_completion
 from app.main import create_app
 from tests.mock_upstream import (
@@ -163,6 +171,39 @@ class TestComplete:
         assert call["max_tokens"] == 5
         for absent in ("temperature", "top_p", "seed", "stop"):
             assert absent not in call
+
+    @pytest.mark.parametrize("form", ["json_schema", "json_object"])
+    async def test_structured_copy_sends_the_schema_in_the_servers_form(
+        self, upstream: Upstream, form: str
+    ) -> None:
+        # A bound a llama.cpp-class sampler cannot hold (it recurses once per character) is
+        # left out; the checks hold the field to it.
+        asked = {"type": "string", "maxLength": 20000}
+        schema = {"type": "object", "properties": {"body": {"type": "string"}}}
+        options = GenerationOptions(
+            max_tokens=50,
+            constraints=Constraints(
+                json_schema=json.dumps({**schema, "properties": {"body": asked}})
+            ),
+        )
+        async with compat_client(upstream.base_url, response_format=form) as client:
+            completion = await client.complete(SLOGAN_MESSAGES, options)
+        [call] = upstream.calls
+        if form == "json_schema":
+            assert call["response_format"] == {
+                "type": "json_schema",
+                "json_schema": {"name": "copy", "schema": schema, "strict": True},
+            }
+        else:
+            assert call["response_format"] == {"type": "json_object", "schema": schema}
+        assert set(json.loads(completion.text)) == {"body"}
+
+    async def test_without_the_capability_no_schema_is_sent(self, upstream: Upstream) -> None:
+        options = GenerationOptions(max_tokens=50, constraints=Constraints(json_schema="{}"))
+        async with compat_client(upstream.base_url) as client:
+            await client.complete(SLOGAN_MESSAGES, options)
+        [call] = upstream.calls
+        assert "response_format" not in call
 
 
 class TestStream:

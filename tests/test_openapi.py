@@ -81,7 +81,11 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = (await client.get("/readyz")).json()
     assert ready["status"] == "ready"
-    assert ready["templates"] == 6
+    # Every kind in both languages, one template per platform or format where it has them.
+    assert ready["templates"] == sum(
+        len(kind.template_names(("en", "zh"))) for kind in KINDS.values()
+    )
+    assert ready["templates"] == 26
 
 
 # Every keyword JSON Schema (2020-12, as OpenAPI 3.1 uses it) and OpenAPI add to a schema.

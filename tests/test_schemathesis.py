@@ -54,7 +54,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
             "COPYFORGE_AUTH_REQUIRED": "true",
             "COPYFORGE_MODELS": '{"mock": {"provider": "openai_compat", "base_url": "'
             + upstream
-            + '/v1", "model": "mock-1"}}',
+            + '/v1", "model": "mock-1", "response_format": "json_schema"}}',
             "COPYFORGE_DEFAULT_MODEL": "mock",
         }
         with running_server(url, tmp_path / "serve.log", env) as served:
@@ -113,6 +113,9 @@ def test_the_widened_expectations_reach_only_their_operations() -> None:
         "POST /v1/ad-slogans": ["2xx", "404", "422"],
         "POST /v1/product-descriptions": ["2xx", "404", "422"],
         "POST /v1/blog-posts": ["2xx", "404", "422"],
+        "POST /v1/social-posts": ["2xx", "404", "422"],
+        "POST /v1/emails": ["2xx", "404", "422"],
+        "POST /v1/ad-sets": ["2xx", "404", "422"],
         "POST /v1/checks": ["2xx", "404", "422"],
         "POST /v1/products/import": ["2xx", "422"],
     }

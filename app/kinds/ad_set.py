@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.checks import CheckResult, rules
-from app.fields import LongWording, WholeNumber, Wording
+from app.fields import AS_INTEGER, LongWording, Wording
 from app.kinds.base import Brief, ContentKind, fill_blanks, only_bans
 from app.kinds.campaign import code_point_bound, list_checks, needs_subject, profile
 from app.kinds.structured import OutputField, Structure, Values
@@ -38,10 +38,10 @@ class AdSetRequest(Brief):
         None, description="What it must get across (default: the product's approved claims)."
     )
     call_to_action: Wording | None = Field(None, description="What the reader should do.")
-    headlines: Annotated[WholeNumber, Field(ge=3, le=15)] = Field(
+    headlines: Annotated[int, Field(ge=3, le=15), AS_INTEGER] = Field(
         10, description="google_rsa: how many headlines (Google takes 3 to 15)."
     )
-    descriptions: Annotated[WholeNumber, Field(ge=2, le=4)] = Field(
+    descriptions: Annotated[int, Field(ge=2, le=4), AS_INTEGER] = Field(
         4, description="google_rsa: how many descriptions (Google takes 2 to 4)."
     )
 

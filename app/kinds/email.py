@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from app.checks import CheckResult, rules
 from app.checks.spam import spam_wording
-from app.fields import LongWording, WebUrl, WholeNumber, Wording
+from app.fields import AS_INTEGER, LongWording, WebUrl, WholeNumber, Wording
 from app.kinds.base import ContentKind, WordRangeBrief, fill_blanks, only_bans
 from app.kinds.campaign import needs_subject
 from app.kinds.structured import OutputField, Structure, Values
@@ -49,7 +49,7 @@ class EmailRequest(WordRangeBrief):
     cta_url: WebUrl | None = Field(
         None, description=f"The button's link (http or https; default: `{CTA_URL_TAG}`)."
     )
-    subject_max_chars: Annotated[WholeNumber, Field(ge=20, le=150)] = Field(
+    subject_max_chars: Annotated[int, Field(ge=20, le=150), AS_INTEGER] = Field(
         50,
         description="Longest subject, characters. 50 by default: long subjects are cut in "
         "the inbox, and shorter ones tend to be opened more.",

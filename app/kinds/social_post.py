@@ -7,7 +7,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.checks import CheckResult, rules
-from app.fields import LongWording, WebUrl, WholeNumber, Wording
+from app.fields import AS_INTEGER, LongWording, WebUrl, Wording
 from app.kinds.base import Brief, ContentKind, fill_blanks, only_bans
 from app.kinds.campaign import code_point_bound, hashtag, needs_subject, profile
 from app.kinds.structured import OutputField, Structure, Values
@@ -67,10 +67,10 @@ class SocialPostRequest(Brief):
         description="Write hashtags (default: where the platform has them). Weibo's are "
         "topics, `#话题#`.",
     )
-    max_hashtags: Annotated[WholeNumber, Field(ge=0, le=30)] | None = Field(
+    max_hashtags: Annotated[int, Field(ge=0, le=30), AS_INTEGER] | None = Field(
         None, description="Most hashtags (default 3; at most the platform's cap)."
     )
-    max_chars: Annotated[WholeNumber, Field(ge=20, le=20000)] | None = Field(
+    max_chars: Annotated[int, Field(ge=20, le=20000), AS_INTEGER] | None = Field(
         None,
         description="Longest main text (body, hashtags and link), as the platform counts; at "
         "most the platform's limit (default: a typical post's length there).",

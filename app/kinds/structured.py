@@ -78,7 +78,8 @@ def _decode(raw: str) -> tuple[Any, bool]:
         return None, False
     candidate = found.group(0)
     try:
-        return json.loads(candidate), False
+        # Not strict: small models write raw line breaks and tabs inside strings.
+        return json.loads(candidate, strict=False), False
     except ValueError:
         return repair_json(candidate, return_objects=True), True
 

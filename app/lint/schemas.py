@@ -37,13 +37,12 @@ class LintRequest(BaseModel):
     )
 
     text: (
-        Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=TEXT_PATTERN)]
-        | None
+        Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=TEXT_PATTERN)] | None
     ) = Field(None, description="The copy as pasted (or give `fields`).")
     fields: dict[str, Any] | None = Field(
         None,
         description="Structured copy's fields instead of `text`, with a structured `kind` "
-        "(`social_post`, `email`, `ad_set`): e.g. `{\"headlines\": [...], \"descriptions\": "
+        '(`social_post`, `email`, `ad_set`): e.g. `{"headlines": [...], "descriptions": '
         "[...]}`; each field is checked against its limit, and the text as pasted is built "
         "from them.",
         max_length=20,

@@ -27,7 +27,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from app.config import ModelConfig
 from app.llm.base import Completion, GenerationOptions, LLMError, Message, StreamDelta, StreamEvent
-from app.llm.grammar import line_grammar
+from app.llm.grammar import line_grammar, sampling_schema
 from app.llm.retry import with_retries
 
 
@@ -121,6 +121,7 @@ class OpenAICompatClient:
             "base_url": self.config.base_url,
             "timeout_s": self.config.timeout_s,
             "max_retries": self.config.max_retries,
+            "response_format": self.config.response_format,
         }
 
     def _timeout(self, remaining_s: float) -> openai.Timeout:
@@ -167,10 +168,10 @@ class OpenAICompatClient:
         if schema is not None and self.config.response_format == "json_schema":
             request["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "copy", "schema": json.loads(schema), "strict": True},
+                "json_schema": {"name": "copy", "schema": sampling_schema(schema), "strict": True},
             }
         elif schema is not None and self.config.response_format == "json_object":
-            request["response_format"] = {"type": "json_object", "schema": json.loads(schema)}
+            request["response_format"] = {"type": "json_object", "schema": sampling_schema(schema)}
         elif self.config.accepts_grammar and options.constraints.one_line:
             # Not an OpenAI field: servers that take it sample under it, as local models do.
             request["grammar"] = line_grammar(options.constraints.max_chars)
