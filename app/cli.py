@@ -1,4 +1,5 @@
-"""`copyforge serve | db upgrade | generate <kind> ...`, all through the same code as the API."""
+"""`copyforge serve | worker | db upgrade | generate <kind> ...`, all through the same code as
+the API."""
 
 import argparse
 import asyncio
@@ -152,6 +153,33 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from taskiq.cli.common_args import LogLevel
+    from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
+
+    from app.migrations import upgrade
+
+    settings = get_settings()
+    if settings.job_broker_url is None:
+        print(
+            "error: set COPYFORGE_JOB_BROKER_URL (e.g. redis://127.0.0.1:6379/0) for the server "
+            "and its workers; without it, jobs run inside `copyforge serve`.",
+            file=sys.stderr,
+        )
+        return 2
+    upgrade(settings.database_url)
+    worker_args = WorkerArgs(
+        broker="app.worker:broker",
+        modules=[],
+        workers=args.processes,
+        log_level=LogLevel[settings.log_level.upper()],
+        # Analysis is CPU work in threads: a few jobs at once per process keep it busy.
+        max_async_tasks=4,
+    )
+    return run_worker(worker_args) or 0
+
+
 async def _keys(args: argparse.Namespace) -> int:
     from app.auth import keys
     from app.db import Database
@@ -256,6 +284,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=_positive, help="worker processes (default 1)")
     serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    worker = _command(
+        commands,
+        "worker",
+        "run jobs (review analysis) sent through COPYFORGE_JOB_BROKER_URL",
+        "COPYFORGE_JOB_BROKER_URL=redis://127.0.0.1:6379/0 copyforge worker --processes 2",
+    )
+    worker.add_argument("--processes", type=_positive, default=1, help="worker processes")
     db = _command(commands, "db", "database schema", "copyforge db upgrade")
     db.add_argument("action", choices=["upgrade"], help="upgrade to the latest schema")
     keys = _command(
@@ -315,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "worker":
+        return _worker(args)
     if args.command == "db":
         from app.migrations import upgrade
 

@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     default_requests_per_minute: Annotated[int, Field(ge=1)] = 120
     default_tokens_per_day: Annotated[int, Field(ge=1)] = 2_000_000
 
+    # The job seam (app/jobs.py): unset, jobs run inside the server's process; a redis:// URL
+    # sends them through Redis to `copyforge worker` processes.
+    job_broker_url: str | None = None
+    # The Redis list the broker's tasks wait in: one per deployment sharing a Redis.
+    job_queue: str = "copyforge:jobs"
+    # Seconds a running job holds its claim without renewing it before another process
+    # may take it over (its own process is presumed dead).
+    job_lease_s: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    # POST /v1/reviews/import takes exports of shops' review pages: tens of MB.
+    max_review_import_bytes: Annotated[int, Field(ge=1024)] = 128 * 1024 * 1024
+
     max_n: Annotated[int, Field(ge=1, le=50)] = 5
     max_tokens_cap: Annotated[int, Field(ge=16)] = 2048
     # Room for the largest body the request schemas allow (every field at its longest, each

@@ -3,9 +3,11 @@
 import json
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Insert, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
@@ -34,15 +36,30 @@ def sync_url(url: str) -> str:
     return _with_driver(url, _SYNC_DRIVERS)
 
 
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The database's own INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Insert:
+    """INSERT that skips rows colliding with any unique key: with RETURNING, it answers
+    only the rows it wrote."""
+    statement: Insert = dialect_insert(session, table).on_conflict_do_nothing()
+    return statement
+
+
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The wait first: switching to WAL takes a lock, and a connection opened while
+        # another holds one would otherwise give up after the driver's default 5 s.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # WAL + NORMAL survives a process crash; only power loss can drop the last commits.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

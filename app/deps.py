@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, requires
 from app.db import Database
+from app.jobs import Jobs
 from app.llm.registry import ModelRegistry
 from app.prompting import PromptLibrary
 
@@ -39,6 +40,12 @@ async def get_registry(request: Request) -> ModelRegistry:
     return registry
 
 
+async def get_jobs(request: Request) -> Jobs:
+    """The job seam: where work off the request path is sent."""
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
 async def get_prompts(request: Request) -> PromptLibrary:
     """The loaded prompt templates."""
     prompts: PromptLibrary = request.app.state.prompts
@@ -49,6 +56,7 @@ async def get_prompts(request: Request) -> PromptLibrary:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 LLMDep = Annotated[ModelRegistry, Depends(get_registry)]
 PromptsDep = Annotated[PromptLibrary, Depends(get_prompts)]
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
 # Callers holding each scope (all of them when auth is off on a loopback bind).
 GenerateCaller = Annotated[Principal, Depends(requires("generate"))]
 RateCaller = Annotated[Principal, Depends(requires("rate"))]

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
@@ -65,6 +65,8 @@ PHRASE_KEYS: dict[str, Any] = {
 WebUrl = Annotated[
     str, Field(max_length=2000, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$")
 ]
+# The id of a brand, product or audience given in a body.
+KnowledgeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
@@ -84,6 +86,9 @@ WholeNumber = Annotated[int, AS_INTEGER]
 PositiveWholeNumber = Annotated[int, Field(ge=1), AS_INTEGER]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1), AS_INTEGER]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+# How an imported or exported file is written.
+FileFormat = Literal["csv", "jsonl"]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 

@@ -20,6 +20,8 @@ from app.generation.router import write_router
 from app.generation.store import GenerationStore
 from app.generation.streaming import BackgroundWrites
 from app.history.router import router as history_router
+from app.insight.router import IMPORT_PATH as REVIEW_IMPORT_PATH
+from app.insight.router import router as insight_router
 from app.kinds import KINDS
 from app.knowledge.router import IMPORT_PATH
 from app.knowledge.router import router as knowledge_router
@@ -30,6 +32,7 @@ from app.prompting import PromptLibrary
 from app.ratings.router import router as ratings_router
 from app.retention import purge_forever
 from app.system_router import router as system_router
+from app.tasks import create_jobs
 
 DESCRIPTION = """
 copyforge writes marketing copy with large language models (ad slogans, product descriptions,
@@ -81,6 +84,11 @@ def create_app(
         app.state.background = BackgroundWrites()
         limiter = create_limiter(settings.redis_url)
         app.state.authenticator = Authenticator(settings, app.state.database, limiter)
+        app.state.jobs = create_jobs(settings, app.state.database, app.state.registry)
+        await app.state.jobs.startup()
+        # Sends again what a process that died left unfinished (and, at startup, what this
+        # one did), wherever the broker runs it.
+        sweeper = asyncio.create_task(app.state.jobs.sweep_forever())
         purger = (
             asyncio.create_task(purge_forever(app.state.database, settings.retention_days))
             if settings.retention_days
@@ -95,6 +103,10 @@ def create_app(
         finally:
             if purger is not None:
                 purger.cancel()
+            sweeper.cancel()
+            # Awaited: a sweep cut mid-query would otherwise answer into a closed loop.
+            await asyncio.gather(sweeper, return_exceptions=True)
+            await app.state.jobs.shutdown()
             await limiter.counters.aclose()
             # Streams whose clients left are still storing what they wrote: let them finish.
             await app.state.background.drain(timeout_s=30)
@@ -115,7 +127,10 @@ def create_app(
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        path_limits={IMPORT_PATH: settings.max_import_bytes},
+        path_limits={
+            IMPORT_PATH: settings.max_import_bytes,
+            REVIEW_IMPORT_PATH: settings.max_review_import_bytes,
+        },
     )
     # Added last, so it runs first: every response, even a 413, carries the id.
     app.add_middleware(RequestIdMiddleware)
@@ -124,6 +139,7 @@ def create_app(
         history_router,
         ratings_router,
         knowledge_router,
+        insight_router,
         lint_router,
         system_router,
     ):

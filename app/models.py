@@ -1,5 +1,6 @@
-"""The tables: generations and their variants and ratings, workspaces and keys, and the
-knowledge copy is written from (brand kits and their versions, products, audiences)."""
+"""The tables: generations and their variants and ratings, workspaces and keys, the
+knowledge copy is written from (brand kits and their versions, products, audiences), and
+the reviews it listens to."""
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -259,3 +260,100 @@ class Audience(KnowledgeRecord, Base):
     profile_json: Mapped[dict[str, Any]]
     source: Mapped[str] = mapped_column(String(32), default="manual")
     revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Job(Base):
+    """Work done off the request path (app/jobs.py): the state of record, whichever broker
+    carries it, so that a restart resumes what was not finished."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')", name="ck_job_status"
+        ),
+        Index("ix_job_status", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    payload_json: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ReviewImport(Base):
+    """One batch or file of reviews: what was read, kept, refused and analysed."""
+
+    __tablename__ = "review_import"
+    __table_args__ = (Index("ix_review_import_ws_created", "workspace_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    analysed: Mapped[int] = mapped_column(Integer, default=0)
+    errors_json: Mapped[list[Any]]
+    errors_truncated: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """A customer's review, its text redacted of personal data, its author only hashed."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        # NULL external ids do not collide; such reviews dedupe by content_hash alone.
+        UniqueConstraint("workspace_id", "source", "external_id", name="uq_review_external"),
+        UniqueConstraint("workspace_id", "content_hash", name="uq_review_content"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="ck_review_stars"),
+        Index("ix_review_ws_product_at", "workspace_id", "product_id", "reviewed_at"),
+        Index("ix_review_import", "import_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[str | None] = mapped_column(
+        ForeignKey("review_import.id", ondelete="SET NULL")
+    )
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    stars: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    author_hash: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewAnalysis(Base):
+    """What an analyser found in a review; one row per (review, analyser), never redone."""
+
+    __tablename__ = "review_analysis"
+    __table_args__ = (Index("ix_review_analysis_ws", "workspace_id", "analyser"),)
+
+    review_id: Mapped[str] = mapped_column(
+        ForeignKey("review.id", ondelete="CASCADE"), primary_key=True
+    )
+    analyser: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Several parts, one per language model and the aspect rules: room to grow.
+    analyser_version: Mapped[str] = mapped_column(String(200))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    sentiment: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    aspects_json: Mapped[list[Any]]
+    keywords_json: Mapped[list[Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+

@@ -22,6 +22,7 @@ threshold; docs/quality.md records the runs.
 """
 
 import argparse
+import collections
 import json
 import statistics
 import tempfile
@@ -340,6 +341,12 @@ def summarise(kind: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
         "kw": _share(sum(contains_phrase(v["text"], k) for v, k in wanted), len(wanted)),
         "distinct2": round(statistics.mean(distincts), 3) if distincts else None,
         "attempts": sum(a["options"]["attempts"] for a in stored),
+        # Which hard checks the variants that were returned still failed, and how often.
+        "failed": dict(
+            collections.Counter(
+                c["name"] for v in variants for c in v["checks"] if c["hard"] and not c["passed"]
+            )
+        ),
         "examples": [v["text"][:160] for v in variants[:3]],
     }
 

@@ -1,6 +1,6 @@
 """The policy checks every variant runs, in both languages: brand terms, required elements,
-trademarks, preferred terms, forbidden claims, advertising law with approved claims, and
-discriminatory wording."""
+trademarks, preferred terms, forbidden claims, advertising law with approved claims,
+discriminatory wording, and customers' quotes copied into the copy."""
 
 import pytest
 
@@ -118,3 +118,39 @@ class TestFacts:
         policy = Policy(facts=("weight: 210 g", "boils 1.7 L in 3 minutes"), facts_binding=True)
         check = _by_name("0.21 kg, 1.7升, 三分钟烧开。", policy)["unsupported_claim"]
         assert check.passed, check.detail
+
+
+class TestCopiesReview:
+    QUOTES = (
+        "内容太简单，内容太空荡荡，我看了几页就看不下了，明明他的字很大纸又很厚的说。",
+        "The laces came undone on every single downhill, which is maddening on a long run.",
+    )
+
+    @pytest.mark.parametrize(
+        ("text", "span"),
+        [
+            ("内容太简单，内容太空荡荡，我看了几页", "内容太简单，内容太空荡"),
+            (
+                "Aurora: the laces came undone on every single downhill, never again.",
+                "the laces came undone on every single",
+            ),
+        ],
+    )
+    def test_a_copied_run_fails_hard_and_names_it(self, text: str, span: str) -> None:
+        check = _by_name(text, Policy(quotes=self.QUOTES))["copies_review"]
+        assert check.passed is False
+        assert check.hard is True
+        assert check.span == span
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "内容充实，字大纸厚，孩子一看就停不下来。",
+            "Laces that stay tied on every downhill.",
+        ],
+    )
+    def test_the_same_feelings_in_new_words_pass(self, text: str) -> None:
+        assert _by_name(text, Policy(quotes=self.QUOTES))["copies_review"].passed
+
+    def test_without_quotes_there_is_no_such_check(self) -> None:
+        assert "copies_review" not in _by_name("Anything at all.", Policy())

@@ -94,6 +94,9 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     assert "failures" not in run.stdout.splitlines()[-1] or " 0 failures" in run.stdout
 
 
+WRITERS = ("ad-slogans", "product-descriptions", "blog-posts", "social-posts", "emails", "ad-sets")
+
+
 def test_the_widened_expectations_reach_only_their_operations() -> None:
     """schemathesis joins an entry's filters with OR: a method filter beside a path would
     widen every operation of that method. Check where each entry lands."""
@@ -117,5 +120,10 @@ def test_the_widened_expectations_reach_only_their_operations() -> None:
         "POST /v1/emails": ["2xx", "404", "422"],
         "POST /v1/ad-sets": ["2xx", "404", "422"],
         "POST /v1/checks": ["2xx", "404", "422"],
+        **{f"POST /v1/{slug}/per-audience": ["2xx", "404", "422"] for slug in WRITERS},
         "POST /v1/products/import": ["2xx", "422"],
+        "GET /v1/insights": ["2xx", "404", "422"],
+        "POST /v1/personas": ["2xx", "404", "422"],
+        "POST /v1/reviews": ["2xx", "422"],
+        "POST /v1/reviews/import": ["2xx", "422"],
     }

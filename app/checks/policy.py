@@ -14,6 +14,7 @@ from app.checks import CheckResult
 from app.checks.ad_law import absolute_claims
 from app.checks.claims import check_claims
 from app.checks.discrimination import discriminatory_terms
+from app.checks.text import shared_phrase
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Policy:
     forbidden: tuple[str, ...] = ()
     # Approved claims: an absolute they carry ("world's first") is the product's to make.
     approved: tuple[str, ...] = ()
+    # Customers' own words the prompt showed (a persona's quotes): for the writer to hear,
+    # never to copy.
+    quotes: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,6 +123,23 @@ def forbidden_claims(text: str, forbidden: Sequence[str]) -> CheckResult:
     return _result("forbidden_claim", _found(text, forbidden), hard=True, what="never claim")
 
 
+# Han characters, or Latin words, in a row that make a copied quote: longer than a
+# product's name or a common phrase, shorter than any sentence worth quoting.
+QUOTE_RUN = 10
+QUOTE_RUN_WORDS = 7
+
+
+def copies_review(text: str, quotes: Sequence[str]) -> CheckResult:
+    """None of the customers' quotes written into the copy: their words are theirs (a
+    review used as a testimonial needs its author's consent), and a small model that copies
+    one copies its complaints too."""
+    for quote in quotes:
+        if phrase := shared_phrase(text, quote, QUOTE_RUN, QUOTE_RUN_WORDS):
+            detail = f'copies a customer review: "{phrase}"'
+            return CheckResult("copies_review", False, hard=True, detail=detail, span=phrase)
+    return CheckResult("copies_review", True, hard=True)
+
+
 def discrimination(text: str) -> CheckResult:
     """No wording that demeans by ethnicity, race, religion or gender (advisory: a person
     decides; China's Advertising Law art. 9(9))."""
@@ -139,6 +160,8 @@ def policy_checks(text: str, policy: Policy) -> list[CheckResult]:
         results.append(preferred_terms(text, policy.preferred))
     if policy.forbidden:
         results.append(forbidden_claims(text, policy.forbidden))
+    if policy.quotes:
+        results.append(copies_review(text, policy.quotes))
     claims = check_claims(text, policy.facts)
     if not policy.facts_binding and not claims.passed:
         claims = CheckResult(claims.name, False, hard=False, detail=claims.detail, span=claims.span)

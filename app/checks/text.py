@@ -26,6 +26,27 @@ def tokens(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text)]
 
 
+def shared_phrase(text: str, source: str, size: int, latin_size: int) -> str | None:
+    """The stretch of `text` it takes from `source`: `size` tokens in a row, or `latin_size`
+    when they are all Latin words (a word says more than a Han character); None if none."""
+    found = list(_TOKEN.finditer(text))
+    words = [m.group(0).lower() for m in found]
+    for run in (latin_size, size):
+        taken = {tuple(g) for g in _grams(tokens(source), run)}
+        for start, gram in enumerate(_grams(words, run)):
+            if tuple(gram) in taken and (run == size or not any(HAN.fullmatch(w) for w in gram)):
+                return text[found[start].start() : found[start + run - 1].end()]
+    return None
+
+
+def _grams(words: list[str], size: int) -> list[list[str]]:
+    return [words[i : i + size] for i in range(len(words) - size + 1)]
+
+
+def _joined(gram: list[str] | tuple[str, ...]) -> str:
+    return ("" if all(HAN.fullmatch(w) for w in gram) else " ").join(gram)
+
+
 def repeated_phrase(text: str, size: int, times: int) -> str | None:
     """A phrase of `size` tokens that occurs `times` times or more, if there is one."""
     words = tokens(text)
@@ -34,8 +55,7 @@ def repeated_phrase(text: str, size: int, times: int) -> str | None:
         gram = tuple(words[start : start + size])
         counts[gram] = counts.get(gram, 0) + 1
         if counts[gram] >= times:
-            joiner = "" if all(HAN.fullmatch(w) for w in gram) else " "
-            return joiner.join(gram)
+            return _joined(gram)
     return None
 
 

@@ -1,18 +1,27 @@
-"""HTTP routes that write copy: one typed POST per kind in `KINDS`, JSON or Server-Sent Events."""
+"""HTTP routes that write copy: one typed POST per kind in `KINDS`, JSON or Server-Sent
+Events, and its per-audience sibling that writes one generation for each of several audiences."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, status
+from pydantic import BaseModel, Field, create_model, model_validator
 
 from app.auth.limits import TokenReservation
 from app.auth.principal import Authenticator, Principal
 from app.deps import GenerateCaller, LLMDep
 from app.disconnect import client_gone
 from app.error_handlers import app_error_response, request_id_of
+from app.errors import AppError
+from app.fields import KnowledgeId
 from app.generation import service, streaming
 from app.generation.outcome import Generated
 from app.generation.plan import Order
-from app.generation.schemas import GenerationRead
+from app.generation.schemas import (
+    AudienceFailure,
+    AudienceGeneration,
+    GenerationRead,
+    PerAudienceRead,
+)
 from app.generation.views import generation_read
 from app.kinds import KINDS
 from app.kinds.base import Brief, ContentKind
@@ -135,9 +144,95 @@ def _add_route(router: APIRouter, kind: ContentKind[Any]) -> None:
     router.add_api_route(endpoint=write, **_operation(kind))
 
 
+MAX_AUDIENCES = 10
+
+
+class ForAudiences(BaseModel):
+    """The audiences of a per-audience request (mixed into each kind's brief)."""
+
+    audience_ids: list[KnowledgeId] = Field(
+        min_length=2,
+        max_length=MAX_AUDIENCES,
+        description="Audiences (from `POST /v1/audiences` or `POST /v1/personas`) to write "
+        "for, 2 to 10, each once: one generation each.",
+    )
+
+    @model_validator(mode="after")
+    def _audiences_once(self) -> "ForAudiences":
+        if getattr(self, "audience_id", None) is not None:
+            raise ValueError("give audience_ids, not audience_id, when writing per audience")
+        if len(set(self.audience_ids)) != len(self.audience_ids):
+            raise ValueError("audience_ids name an audience twice")
+        return self
+
+
+def _per_audience_body(kind: ContentKind[Any]) -> type[BaseModel]:
+    """The kind's own brief plus `audience_ids`, as typed as the kind's route."""
+    name = kind.brief_model.__name__.removesuffix("Brief") + "PerAudienceBrief"
+    return create_model(name, __base__=(kind.brief_model, ForAudiences))
+
+
+def _add_per_audience_route(router: APIRouter, kind: ContentKind[Any]) -> None:
+    async def write_per_audience(
+        body: Brief,
+        request: Request,
+        context: ContextDep,
+        caller: GenerateCaller,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Any:
+        brief = kind.brief_model.model_validate(body.model_dump(exclude={"audience_ids"}))
+        order = Order(kind, brief, caller.workspace_id, idempotency_key)
+        audience_ids = [str(a) for a in body.audience_ids]  # type: ignore[attr-defined]
+        async with client_gone(request) as gone:
+            results = await service.generate_per_audience(
+                context, order, audience_ids, tokens=CallerTokens(request, caller), cancelled=gone
+            )
+        answer = PerAudienceRead(
+            results=[_audience_result(a, r) for a, r in zip(audience_ids, results, strict=True)]
+        )
+        return model_json(answer, status_code=201)
+
+    write_per_audience.__annotations__["body"] = _per_audience_body(kind)
+    router.add_api_route(
+        path=kind.path.removeprefix("/v1") + "/per-audience",
+        endpoint=write_per_audience,
+        methods=["POST"],
+        name="write_" + kind.slug.replace("-", "_") + "_per_audience",
+        status_code=status.HTTP_201_CREATED,
+        response_model=PerAudienceRead,
+        summary=kind.title + ", one generation per audience",
+        description=f"The brief of `POST {kind.path}` with `audience_ids` instead of "
+        "`audience_id`: one generation for each audience, written from its needs, pains, "
+        "objections, its words and, for a persona derived from reviews, its customers' own "
+        "quotes, and stored on its own (so stats by `audience` compare them). The answer "
+        "lists them in the order asked, each with its generation or the error it met. An "
+        "unknown audience refuses the whole request before any model runs. Two generations "
+        "run at once; the answer is JSON only (no event stream).",
+        responses=error_responses(404, *AUTH_ERRORS, *BODY_ERRORS, 503),
+    )
+
+
+def _audience_result(audience_id: str, result: Generated | AppError) -> AudienceGeneration:
+    failure = result if isinstance(result, AppError) else result.failure()
+    if failure is not None:
+        generation_id = failure.extra.get("generation_id")
+        return AudienceGeneration(
+            audience_id=audience_id,
+            generation=None,
+            error=AudienceFailure(
+                type=failure.type, message=failure.message, generation_id=generation_id
+            ),
+        )
+    assert isinstance(result, Generated)
+    read = generation_read(result.generation, with_prompt=True)
+    return AudienceGeneration(audience_id=audience_id, generation=read, error=None)
+
+
 def write_router() -> APIRouter:
-    """One POST route per kind registered in `KINDS` when the app is built."""
+    """One POST route per kind registered in `KINDS` when the app is built, and its
+    per-audience sibling."""
     router = APIRouter(prefix="/v1", tags=["Write copy"])
     for kind in KINDS.values():
         _add_route(router, kind)
+        _add_per_audience_route(router, kind)
     return router

@@ -114,3 +114,27 @@ class GenerationRead(BaseModel):
     variants: list[VariantRead]
     created_at: datetime
     updated_at: datetime
+
+
+class AudienceFailure(BaseModel):
+    """Why one audience's generation wrote nothing (the error it would have answered with)."""
+
+    type: str = Field(examples=["upstream_timeout"])
+    message: str
+    generation_id: str | None = Field(
+        None, description="The failed generation, stored with its error, when the model ran."
+    )
+
+
+class AudienceGeneration(BaseModel):
+    """One audience's generation, or why it failed."""
+
+    audience_id: str
+    generation: GenerationRead | None
+    error: AudienceFailure | None
+
+
+class PerAudienceRead(BaseModel):
+    """One generation per audience, in the order the audiences were given."""
+
+    results: list[AudienceGeneration]

@@ -7,14 +7,17 @@ checks and ranks the variants, stores the generation durably and settles the tok
 """
 
 import asyncio
+import hashlib
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.db import Database
+from app.errors import AppError
 from app.generation import idempotency
 from app.generation.harvest import Harvest, harvest
 from app.generation.outcome import EventSink, Generated, Started, api_error
@@ -91,6 +94,64 @@ async def generate(
         generated = await _run(context, plan, tokens, on_event, cancelled)
         flight.done(generated)
         return generated
+
+
+# Generations of one per-audience request that run at once: each runs its own n calls
+# concurrently, and more would fill the local model's queue (8 by default).
+PER_AUDIENCE_AT_ONCE = 2
+
+
+async def generate_per_audience(
+    context: GenerationContext,
+    order: Order,
+    audience_ids: Sequence[str],
+    *,
+    tokens: TokenBudget | None = None,
+    cancelled: asyncio.Event | None = None,
+) -> list[Generated | AppError]:
+    """One generation of `order`'s brief for each audience, in their order: each stored on
+    its own, with its own prompt (the audience's needs, pains and words) and provenance.
+
+    Every audience is checked first: an unknown or archived one refuses the whole request
+    before any model runs. After that each generation answers alone, with its generation or
+    the error it met (a failed model call, the token budget spent). With an Idempotency-Key,
+    each audience's generation has a key of its own derived from it, so a replay answers
+    the same generations."""
+    async with context.database.read_sessions() as session:
+        for audience_id in audience_ids:
+            try:
+                await load_knowledge(
+                    session,
+                    order.workspace_id,
+                    brand_id=None,
+                    product_id=None,
+                    audience_id=audience_id,
+                )
+            except AppError as exc:
+                exc.param = "audience_ids"
+                raise
+    at_once = asyncio.Semaphore(PER_AUDIENCE_AT_ONCE)
+
+    async def one(audience_id: str) -> Generated | AppError:
+        sub_order = replace(
+            order,
+            brief=order.brief.model_copy(update={"audience_id": audience_id}),
+            idempotency_key=_audience_key(order.idempotency_key, audience_id),
+        )
+        async with at_once:
+            try:
+                return await generate(context, sub_order, tokens=tokens, cancelled=cancelled)
+            except AppError as exc:
+                return exc
+
+    return list(await asyncio.gather(*(one(a) for a in audience_ids)))
+
+
+def _audience_key(key: str | None, audience_id: str) -> str | None:
+    """An audience's own Idempotency-Key, derived from the request's (and as short)."""
+    if key is None:
+        return None
+    return "audience:" + hashlib.sha256(f"{key}\0{audience_id}".encode()).hexdigest()
 
 
 async def _knowledge(context: GenerationContext, order: Order) -> Knowledge:

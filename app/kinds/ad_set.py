@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from app.checks import CheckResult, rules
+from app.checks import CheckResult
 from app.fields import AS_INTEGER, LongWording, Wording
 from app.kinds.base import Brief, ContentKind, fill_blanks, only_bans
-from app.kinds.campaign import code_point_bound, list_checks, needs_subject, profile
+from app.kinds.campaign import code_point_bound, copy_checks, list_checks, needs_subject, profile
 from app.kinds.structured import OutputField, Structure, Values
 from app.knowledge.bundle import Knowledge
 from app.platforms.profiles import field_checks
@@ -153,20 +153,14 @@ def _field_checks(values: Values, brief: AdSetRequest) -> list[CheckResult]:
 
 def _checks(text: str, brief: AdSetRequest) -> list[CheckResult]:
     # Headlines repeat the product and keywords by design: a loop is a phrase in most of them.
-    results = rules.common(text, brief.language, brief.keywords, loop_phrase=8)
-    if brief.product:
-        results.append(rules.names(text, brief.product))
-    return results
+    return copy_checks(text, brief, loop_phrase=8)
 
 
 def _fill(brief: AdSetRequest, knowledge: Knowledge) -> AdSetRequest:
-    product = knowledge.product
-    claims = [c.claim for c in product.approved_claims] if product else []
-    points = claims or knowledge.product_features(brief.language)
     return fill_blanks(
         brief,
         product=knowledge.product_name(brief.language),
-        key_message="; ".join(points[:3]) or None,
+        key_message=knowledge.key_message(brief.language),
         audience=knowledge.reader(),
     )
 

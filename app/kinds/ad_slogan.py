@@ -52,13 +52,10 @@ class AdSloganRequest(Brief):
 
 
 def _fill(brief: AdSloganRequest, knowledge: Knowledge) -> AdSloganRequest:
-    product = knowledge.product
-    claims = [c.claim for c in product.approved_claims] if product else []
-    points = claims or knowledge.product_features(brief.language)
     return fill_blanks(
         brief,
         product=knowledge.product_name(brief.language),
-        key_message="; ".join(points[:3]) or None,
+        key_message=knowledge.key_message(brief.language),
         audience=knowledge.reader(),
     )
 

@@ -17,6 +17,7 @@ from app.checks.ad_law import banned_terms
 from app.config import Language
 from app.fields import (
     Identifier,
+    KnowledgeId,
     Phrase,
     PositiveWholeNumber,
     Seed,
@@ -32,10 +33,9 @@ from app.llm.base import Constraints
 OPTION_FIELDS = frozenset(
     {"n", "model", "temperature", "max_tokens", "seed", "brand_id", "product_id", "audience_id"}
 )
+
+
 # A brand kit's, product's or audience's id (from its create or list).
-KnowledgeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
 class Brief(BaseModel):
     """Fields every kind of copy accepts."""
 

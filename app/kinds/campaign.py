@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationInfo
 
-from app.checks import CheckResult
+from app.checks import CheckResult, rules
 from app.platforms.counting import COUNTERS
 from app.platforms.profiles import PlatformProfile, field_checks, profiles
 
@@ -17,6 +17,15 @@ def needs_subject(value: Any, info: ValidationInfo) -> Any:
     if value is None and info.data.get("product") is None and info.data.get("product_id") is None:
         raise ValueError("give a topic, a product, or a product_id")
     return value
+
+
+def copy_checks(text: str, brief: Any, *, loop_phrase: int) -> list[CheckResult]:
+    """The checks every kind's copy runs and, when the brief names a product, that the copy
+    names it too (a small model may copy a worked example's product instead)."""
+    results = rules.common(text, brief.language, brief.keywords, loop_phrase=loop_phrase)
+    if brief.product:
+        results.append(rules.names(text, brief.product))
+    return results
 
 
 def profile(key: str) -> PlatformProfile:

@@ -11,7 +11,7 @@ from app.checks import CheckResult, rules
 from app.checks.spam import spam_wording
 from app.fields import AS_INTEGER, LongWording, WebUrl, WholeNumber, Wording
 from app.kinds.base import ContentKind, WordRangeBrief, fill_blanks, only_bans
-from app.kinds.campaign import needs_subject
+from app.kinds.campaign import copy_checks, needs_subject
 from app.kinds.structured import OutputField, Structure, Values
 from app.knowledge.bundle import Knowledge
 
@@ -80,9 +80,20 @@ class EmailRequest(WordRangeBrief):
     )
 
 
+def _body_chars(brief: EmailRequest) -> tuple[int, int]:
+    # The body's bounds in characters, for the grammar, such that text inside them has a word
+    # count (word_range) inside the brief's: an English word with its space runs five to
+    # seven characters; Chinese counts each Han character as a word, and punctuation adds
+    # characters that are not words.
+    if brief.language == "zh":
+        low, high = int(brief.min_words * 1.2), brief.max_words
+    else:
+        low, high = brief.min_words * 7, brief.max_words * 5
+    return min(low, high * 4 // 5), high
+
+
 def _fields(brief: EmailRequest) -> list[OutputField]:
-    # Prose words run about six characters in English (two in Chinese, one a character).
-    per_word = 2 if brief.language == "zh" else 7
+    body_min, body_max = _body_chars(brief)
     return [
         OutputField("subject", "The subject line", max_chars=brief.subject_max_chars),
         OutputField(
@@ -94,8 +105,8 @@ def _fields(brief: EmailRequest) -> list[OutputField]:
         OutputField(
             "body",
             "The email body, Markdown paragraphs",
-            min_chars=brief.min_words,
-            max_chars=brief.max_words * per_word,
+            min_chars=body_min,
+            max_chars=body_max,
         ),
         OutputField("cta", "The button's text", max_chars=25),
     ]
@@ -188,22 +199,16 @@ def footer_check(text: str, required: bool) -> CheckResult:
 
 
 def _checks(text: str, brief: EmailRequest) -> list[CheckResult]:
-    results = rules.common(text, brief.language, brief.keywords, loop_phrase=6)
-    if brief.product:
-        results.append(rules.names(text, brief.product))
-    return results
+    return copy_checks(text, brief, loop_phrase=6)
 
 
 def _fill(brief: EmailRequest, knowledge: Knowledge) -> EmailRequest:
-    product = knowledge.product
-    claims = [c.claim for c in product.approved_claims] if product else []
-    points = claims or knowledge.product_features(brief.language)
     return fill_blanks(
         brief,
         product=knowledge.product_name(brief.language),
-        key_message="; ".join(points[:3]) or None,
+        key_message=knowledge.key_message(brief.language),
         audience=knowledge.reader(),
-        cta_url=product.url if product else None,
+        cta_url=knowledge.product.url if knowledge.product else None,
     )
 
 

@@ -6,10 +6,10 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from app.checks import CheckResult, rules
+from app.checks import CheckResult
 from app.fields import AS_INTEGER, LongWording, WebUrl, Wording
 from app.kinds.base import Brief, ContentKind, fill_blanks, only_bans
-from app.kinds.campaign import code_point_bound, hashtag, needs_subject, profile
+from app.kinds.campaign import code_point_bound, copy_checks, hashtag, needs_subject, profile
 from app.kinds.structured import OutputField, Structure, Values
 from app.knowledge.bundle import Knowledge
 from app.platforms.counting import COUNTERS
@@ -208,21 +208,14 @@ def _within_brief(brief: SocialPostRequest, main: str) -> CheckResult:
 
 
 def _checks(text: str, brief: SocialPostRequest) -> list[CheckResult]:
-    results = rules.common(text, brief.language, brief.keywords, loop_phrase=6)
-    if brief.product:
-        # A post about a product names it (a small model may copy a worked example instead).
-        results.append(rules.names(text, brief.product))
-    return results
+    return copy_checks(text, brief, loop_phrase=6)
 
 
 def _fill(brief: SocialPostRequest, knowledge: Knowledge) -> SocialPostRequest:
-    product = knowledge.product
-    claims = [c.claim for c in product.approved_claims] if product else []
-    points = claims or knowledge.product_features(brief.language)
     filled = fill_blanks(
         brief,
         product=knowledge.product_name(brief.language),
-        key_message="; ".join(points[:3]) or None,
+        key_message=knowledge.key_message(brief.language),
         audience=knowledge.reader(),
     )
     # The platform's defaults written into the brief: the template states them, the checks

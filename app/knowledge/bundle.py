@@ -23,6 +23,8 @@ class Knowledge:
     product: ProductIn | None = None
     audience_id: str | None = None
     audience: AudienceIn | None = None
+    # A persona's example quotes (from the reviews it was derived from): its own words.
+    audience_quotes: tuple[str, ...] = ()
 
     # --- the product, in the copy's language ---------------------------------------------
 
@@ -39,6 +41,15 @@ class Knowledge:
             return []
         local = self.product.translations.get(language)  # type: ignore[call-overload]
         return list(local.features) if local and local.features else list(self.product.features)
+
+    def key_message(self, language: str) -> str | None:
+        """What copy about the product should say, when the brief does not: its first three
+        approved claims, else its first three features."""
+        if self.product is None:
+            return None
+        claims = [c.claim for c in self.product.approved_claims]
+        points = claims or self.product_features(language)
+        return "; ".join(points[:3]) or None
 
     def reader(self) -> str | None:
         """Who the copy is for, in a line: the audience's name and description."""
@@ -81,7 +92,8 @@ class Knowledge:
                 "url": product.url,
             }
         if self.audience is not None:
-            out["reader"] = self.audience.model_dump(exclude={"name", "description", "language"})
+            reader = self.audience.model_dump(exclude={"name", "description", "language"})
+            out["reader"] = {**reader, "quotes": list(self.audience_quotes)}
         return out
 
     # --- the checks ----------------------------------------------------------------------
@@ -125,6 +137,7 @@ class Knowledge:
             facts_binding=self.product is not None,
             forbidden=tuple(self.product.forbidden_claims) if self.product else (),
             approved=approved,
+            quotes=self.audience_quotes,
         )
 
 

@@ -36,7 +36,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import String, bindparam, insert, select, update, values
@@ -46,12 +46,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import LANGUAGES
 from app.errors import Conflict, ValidationFailed
+from app.fields import FileFormat
 from app.ids import new_id
 from app.knowledge.schemas import ProductIn
 from app.knowledge.service import product_columns, product_fields
 from app.models import Brand, Product, utcnow
+from app.spreadsheet import csv_lines, guard, header_names, unguard
 
-Format = Literal["csv", "jsonl"]
+Format = FileFormat
 # Rows per SELECT of existing SKUs and per INSERT/UPDATE batch: far under every database's
 # limit of bound parameters, large enough that 10,000 rows take 20 round trips.
 CHUNK = 500
@@ -68,8 +70,6 @@ CSV_COLUMNS = (*BASE_COLUMNS, *(f"{f}_{lang}" for lang in LANGUAGES for f in TEX
 
 _ITEM_SEPARATOR = re.compile(r"(?:\s+\|)+\s+")
 _EVIDENCE_SEPARATOR = re.compile(r"\s+(?:—|--)\s+")
-# A cell a spreadsheet would run as a formula, after any quotes that already escape it.
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 
 
 class RowError(BaseModel):
@@ -208,19 +208,8 @@ def parse_csv(data: bytes) -> Iterator[RawRow | RowError]:
 
 
 def _header(cells: list[str]) -> list[str]:
-    names = [cell.strip().lower() for cell in cells]
-    # Blank names are ignored: the empty columns a spreadsheet adds at the right.
-    given = [name for name in names if name]
-    unknown = sorted(set(given) - set(CSV_COLUMNS))
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown column(s) {', '.join(unknown)}; the columns are {', '.join(CSV_COLUMNS)}.",
-            param="header",
-        )
-    doubled = sorted({name for name in given if given.count(name) > 1})
-    if doubled:
-        raise ValidationFailed(f"Column(s) {', '.join(doubled)} twice.", param="header")
-    missing = [name for name in ("sku", "name") if name not in given]
+    names = header_names(cells, CSV_COLUMNS)
+    missing = [name for name in ("sku", "name") if name not in names]
     if missing:
         message = f"The header needs the column(s) {', '.join(missing)}."
         raise ValidationFailed(message, param="header")
@@ -230,24 +219,19 @@ def _header(cells: list[str]) -> list[str]:
 def _csv_record(record: dict[str, str]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for column in BASE_COLUMNS:
-        if cell := _unescape(record.get(column, "")):
+        if cell := unguard(record.get(column, "")):
             raw[column] = _CELL_PARSERS[column](cell) if column in _CELL_PARSERS else cell
     translations = {}
     for lang in LANGUAGES:
         text: dict[str, Any] = {}
         for field in TEXT_FIELDS:
-            if cell := _unescape(record.get(f"{field}_{lang}", "")):
+            if cell := unguard(record.get(f"{field}_{lang}", "")):
                 text[field] = _items(cell) if field == "features" else cell
         if text:
             translations[lang] = text
     if translations:
         raw["translations"] = translations
     return raw
-
-
-def _unescape(cell: str) -> str:
-    # Undo export's formula guard: one leading quote before what a spreadsheet would run.
-    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell) else cell
 
 
 def _json_form(cell: str, kind: type) -> Any:
@@ -546,7 +530,7 @@ async def export_products(
     one page each: the same columns import reads, so export -> import changes nothing."""
     if fmt == "csv":
         # The BOM makes Excel read the file as UTF-8 (it guesses the ANSI code page without).
-        yield "\ufeff" + _csv_lines([list(CSV_COLUMNS)])
+        yield "\ufeff" + csv_lines([list(CSV_COLUMNS)])
     after = ""
     while True:
         rows = list(
@@ -565,16 +549,10 @@ async def export_products(
             return
         products = [product_fields(r) for r in rows]
         if fmt == "csv":
-            yield _csv_lines([_csv_cells(p) for p in products])
+            yield csv_lines([_csv_cells(p) for p in products])
         else:
             yield "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in products)
         after = rows[-1].id
-
-
-def _csv_lines(records: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(records)
-    return buffer.getvalue()
 
 
 def _csv_cells(product: dict[str, Any]) -> list[str]:
@@ -584,7 +562,7 @@ def _csv_cells(product: dict[str, Any]) -> list[str]:
         text = translations.get(lang) or {}
         for field in TEXT_FIELDS:
             cells[f"{field}_{lang}"] = _cell(field, text.get(field))
-    return [_guard(cells[column]) for column in CSV_COLUMNS]
+    return [guard(cells[column]) for column in CSV_COLUMNS]
 
 
 def _cell(column: str, value: Any) -> str:
@@ -615,7 +593,3 @@ def _normalised(column: str, value: Any) -> Any:
     if column == "approved_claims":
         return [{k: v for k, v in c.items() if v is not None} for c in value]
     return value
-
-
-def _guard(cell: str) -> str:
-    return "'" + cell if _FORMULA.match(cell) else cell

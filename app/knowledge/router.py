@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from app import uploads
 from app.deps import KnowledgeCaller, ReadCaller, SessionDep
 from app.knowledge import catalog, service
 from app.knowledge.schemas import (
@@ -198,14 +199,6 @@ async def list_products(
 # The catalog as a file. Registered before /products/{product_id:uuid}, which would take
 # "import" and "export" for ids. app/main.py gives IMPORT_PATH its larger body limit.
 IMPORT_PATH = "/v1/products/import"
-_FILE_TYPES: dict[str, catalog.Format] = {
-    "text/csv": "csv",
-    "application/csv": "csv",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/x-jsonlines": "jsonl",
-}
-_MEDIA_TYPES: dict[catalog.Format, str] = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 _CSV_EXAMPLE = (
     "sku,name,category,features,specs,price,currency,approved_claims,forbidden_claims,"
     "name_zh,features_zh\n"
@@ -221,22 +214,6 @@ _FILE_CONTENT = {
     "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
     "application/x-ndjson": {"schema": {"type": "string"}, "example": _JSONL_EXAMPLE},
 }
-FileFormat = Annotated[
-    catalog.Format | None,
-    Query(alias="format", description="csv or jsonl; overrides the Content-Type."),
-]
-
-
-def _file_format(request: Request, given: catalog.Format | None) -> catalog.Format:
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    fmt = given or _FILE_TYPES.get(media_type)
-    if fmt is None:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            "Send the file as the body with Content-Type: text/csv or application/x-ndjson, "
-            "or name its format with ?format=csv or ?format=jsonl.",
-        )
-    return fmt
 
 
 @router.post(
@@ -271,12 +248,12 @@ async def import_products(
     request: Request,
     session: SessionDep,
     caller: KnowledgeCaller,
-    fmt: FileFormat = None,
+    fmt: uploads.FileFormat = None,
     dry_run: Annotated[
         bool, Query(description="Validate and report without writing anything.")
     ] = False,
 ) -> Any:
-    file_format = _file_format(request, fmt)
+    file_format = uploads.file_format(request, fmt)
     data = await request.body()
     parse = catalog.parse_csv if file_format == "csv" else catalog.parse_jsonl
     return await catalog.import_products(session, caller.workspace_id, parse(data), dry_run=dry_run)
@@ -304,16 +281,12 @@ async def export_products(
     # Its own session: the request's closes when this returns, before the body is sent.
     database = request.app.state.database
 
-    async def body() -> AsyncIterator[bytes]:
+    async def chunks() -> AsyncIterator[str]:
         async with database.read_sessions() as session:
             async for chunk in catalog.export_products(session, caller.workspace_id, fmt):
-                yield chunk.encode()
+                yield chunk
 
-    return StreamingResponse(
-        body(),
-        media_type=_MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="products.{fmt}"'},
-    )
+    return uploads.download(chunks(), fmt, "products")
 
 
 @router.get(

@@ -7,7 +7,7 @@ data, never as template source, and every list and text has a cap.
 import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -300,8 +300,13 @@ class AudienceRead(Lifecycle, AudienceIn):
 
     model_config = ConfigDict(from_attributes=True, strict=False, json_schema_extra={})
 
-    source: str
+    source: str = Field(description="`manual`, or `reviews` for a persona derived from them.")
     revision: int
+    evidence: dict[str, Any] | None = Field(
+        None,
+        description="A persona's provenance: its share of the reviews, how many, the ids of "
+        "up to 100 of them, example quotes, the scope and analyser version, when derived.",
+    )
 
 
 class Page(BaseModel, Generic[T]):

@@ -254,7 +254,9 @@ async def update_audience(
     """Replace an audience's profile."""
     row = await get_audience(session, workspace_id, audience_id)
     row.name = audience.name
-    row.profile_json = audience.model_dump(mode="json", exclude={"name"})
+    # Evidence of a persona derived from reviews stays with it whatever people edit.
+    evidence = {"evidence": row.profile_json["evidence"]} if "evidence" in row.profile_json else {}
+    row.profile_json = {**audience.model_dump(mode="json", exclude={"name"}), **evidence}
     row.revision += 1
     row.updated_at = utcnow()
     await session.flush()
@@ -366,10 +368,16 @@ async def load_knowledge(
         _usable(at.brand, "brand", "brand_id")
         kit, version = at.kit, at.version
     audience = None
+    quotes: tuple[str, ...] = ()
     if audience_id is not None:
         arow = await get_audience(session, workspace_id, audience_id)
         _usable(arow, "audience", "audience_id")
-        audience = AudienceIn.model_validate({**arow.profile_json, "name": arow.name})
+        profile = dict(arow.profile_json)
+        # A persona's evidence is its provenance, not part of the card; its quotes are the
+        # customers' own words, which the prompt shows.
+        evidence = profile.pop("evidence", None) or {}
+        quotes = tuple(str(q["text"]) for q in evidence.get("quotes", ()) if q.get("text"))
+        audience = AudienceIn.model_validate({**profile, "name": arow.name})
     return Knowledge(
         brand_id=brand_id,
         brand_version=version,
@@ -378,4 +386,5 @@ async def load_knowledge(
         product=product,
         audience_id=audience_id,
         audience=audience,
+        audience_quotes=quotes,
     )

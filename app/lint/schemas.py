@@ -5,9 +5,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.config import Language
-from app.fields import TEXT_PATTERN
+from app.fields import TEXT_PATTERN, KnowledgeId
 from app.generation.schemas import CheckRead, KnowledgeRef
-from app.kinds.base import KnowledgeId
 from app.knowledge.schemas import KindName
 
 # The longest text the writers keep (a 5,000-word post in Markdown), with room.

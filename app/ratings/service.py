@@ -1,9 +1,9 @@
 """Rating a variant: insert or replace, atomically, and mark its generation as changed."""
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import dialect_insert
 from app.errors import NotFound
 from app.ids import new_id
 from app.models import Generation, Rating, Variant, utcnow
@@ -27,8 +27,7 @@ async def rate_variant(
     if generation_id is None:
         raise NotFound(f"No variant {variant_id!r}.", param="variant_id")
     now = utcnow()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Rating).values(
+    statement = dialect_insert(session, Rating).values(
         id=new_id(),
         variant_id=variant_id,
         rater=rater,

@@ -1,0 +1,1 @@
+"""Customer insight from reviews: import, analysis, topics, personas."""
