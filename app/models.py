@@ -1,13 +1,15 @@
 """The tables: generations and their variants and ratings, workspaces and keys, the
-knowledge copy is written from (brand kits and their versions, products, audiences), and
-the reviews it listens to."""
+knowledge copy is written from (brand kits and their versions, products, audiences), the
+reviews it listens to, and the events and experiments it learns from."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -357,3 +359,107 @@ class ReviewAnalysis(Base):
     keywords_json: Mapped[list[Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
+class Event(Base):
+    """What happened to a variant in the wild: an impression, a click, a conversion, ..."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        # The client's id: a replayed event counts once.
+        UniqueConstraint("workspace_id", "event_id", name="uq_event_client_id"),
+        Index("ix_event_variant_at", "variant_id", "occurred_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(200))
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float | None] = mapped_column(Float)
+    unit_id: Mapped[str | None] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VariantDay(Base):
+    """Events of one type for one variant on one UTC day, kept as each event is stored."""
+
+    __tablename__ = "variant_day"
+    __table_args__ = (Index("ix_variant_day_ws_day", "workspace_id", "day"),)
+
+    variant_id: Mapped[str] = mapped_column(
+        ForeignKey("variant.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class Experiment(Base):
+    """Variants competing for one placement, with how traffic is split between them."""
+
+    __tablename__ = "experiment"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'running', 'stopped')", name="ck_experiment_status"),
+        Index("ix_experiment_ws_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    goal: Mapped[str] = mapped_column(String(16))
+    policy: Mapped[str] = mapped_column(String(16))
+    burn_in: Mapped[int] = mapped_column(Integer)
+    floor: Mapped[float] = mapped_column(Float)
+    per_segment: Mapped[bool] = mapped_column(Boolean)
+    refresh_events: Mapped[int] = mapped_column(Integer)
+    refresh_seconds: Mapped[float] = mapped_column(Float)
+    min_p_best: Mapped[float] = mapped_column(Float)
+    max_loss: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    winner_variant_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    stopped_at: Mapped[datetime | None] = mapped_column()
+
+    arms: Mapped[list["ExperimentArm"]] = relationship(
+        order_by="ExperimentArm.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
+
+
+class ExperimentArm(Base):
+    """One variant of an experiment, in its place, with its share under a fixed split."""
+
+    __tablename__ = "experiment_arm"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiment.id", ondelete="CASCADE"), primary_key=True
+    )
+    variant_id: Mapped[str] = mapped_column(
+        ForeignKey("variant.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    split: Mapped[float | None] = mapped_column(Float)
+
+
+class ExperimentWeights(Base):
+    """The traffic shares an experiment served from `computed_at` on (its weights over time)."""
+
+    __tablename__ = "experiment_weights"
+    __table_args__ = (Index("ix_experiment_weights_at", "experiment_id", "computed_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    impressions: Mapped[int] = mapped_column(Integer)
+    weights_json: Mapped[list[Any]]
+    p_best_json: Mapped[list[Any]]

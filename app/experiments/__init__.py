@@ -1,0 +1,1 @@
+"""The loop: engagement events, experiments between variants, and the learned score."""
