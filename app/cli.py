@@ -243,6 +243,29 @@ async def _purge(days: int | None) -> int:
     return 0
 
 
+async def _rebuild_counters() -> int:
+    from app.db import Database
+    from app.experiments.events import rebuild_counters
+    from app.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    database = Database(settings)
+    try:
+        async with database.write_sessions() as session:
+            drift = await rebuild_counters(session)
+            await session.commit()
+    finally:
+        await database.dispose()
+    for d in drift:
+        print(
+            f"drift: variant {d.variant_id} on {d.day}, {d.type}: "
+            f"counted {d.counted}, events {d.events}"
+        )
+    print(f"counters rebuilt from the raw events; {len(drift)} had drifted")
+    return 1 if drift else 0
+
+
 def _command(
     commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
     name: str,
@@ -316,6 +339,14 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--workspace", help="only this workspace")
     revoke = key_actions.add_parser("revoke", help="revoke a key by id or prefix")
     revoke.add_argument("key", help="key id or prefix")
+    events = _command(
+        commands,
+        "events",
+        "engagement events: rebuild the daily counters from the raw events, reporting drift "
+        "(exit 1 when any counter had drifted)",
+        "copyforge events rebuild-counters",
+    )
+    events.add_argument("action", choices=["rebuild-counters"], help="recount every day")
     purge = _command(
         commands, "purge", "erase generations older than N days", "copyforge purge --days 90"
     )
@@ -360,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return asyncio.run(_keys(args))
+    if args.command == "events":
+        return asyncio.run(_rebuild_counters())
     if args.command == "purge":
         return asyncio.run(_purge(args.days))
     kind = _kind_by_cli_name(args.kind)
