@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     default_requests_per_minute: Annotated[int, Field(ge=1)] = 120
     default_tokens_per_day: Annotated[int, Field(ge=1)] = 2_000_000
+    # Events and experiment assignments have their own budget per key (they come from page
+    # views, far more than people's requests): events per minute, an assignment counting one.
+    events_per_minute: Annotated[int, Field(ge=1)] = 600_000
 
     # The job seam (app/jobs.py): unset, jobs run inside the server's process; a redis:// URL
     # sends them through Redis to `copyforge worker` processes.

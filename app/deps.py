@@ -61,5 +61,8 @@ JobsDep = Annotated[Jobs, Depends(get_jobs)]
 GenerateCaller = Annotated[Principal, Depends(requires("generate"))]
 RateCaller = Annotated[Principal, Depends(requires("rate"))]
 ReadCaller = Annotated[Principal, Depends(requires("read"))]
+# Events and assignments: counted by the route against the key's events budget.
+EventsCaller = Annotated[Principal, Depends(requires("rate", per_minute="events"))]
+ServingCaller = Annotated[Principal, Depends(requires("read", per_minute="events"))]
 KnowledgeCaller = Annotated[Principal, Depends(requires("knowledge"))]
 AdminCaller = Annotated[Principal, Depends(requires("admin"))]

@@ -94,8 +94,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _iso_only(value: Any) -> Any:
-    # Pydantic would also take 1700000000 or "0.5" as Unix times; a filter says what it means.
-    if isinstance(value, str) and not _ISO_DATE.match(value):
+    # Pydantic would also take 1700000000 or "0.5" as Unix times; a time says what it means.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
         raise ValueError("use an ISO 8601 date-time, e.g. 2026-11-29T12:00:00Z")
     return value
 

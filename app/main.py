@@ -17,7 +17,8 @@ from app.db import Database
 from app.docs_pages import install_docs
 from app.error_handlers import install_error_handlers
 from app.experiments.event_store import EventStore
-from app.experiments.router import router as events_router
+from app.experiments.router import router as experiments_router
+from app.experiments.serving import ExperimentServer
 from app.generation.router import write_router
 from app.generation.store import GenerationStore
 from app.generation.streaming import BackgroundWrites
@@ -81,6 +82,7 @@ def create_app(
         app.state.database = Database(settings)
         app.state.store = GenerationStore(app.state.database)
         app.state.events = EventStore(app.state.database)
+        app.state.serving = ExperimentServer(app.state.database, app.state.events)
         app.state.prompts = PromptLibrary(settings.prompts_dir)
         app.state.registry = registry or ModelRegistry.from_settings(settings)
         await app.state.registry.warm_up()
@@ -114,6 +116,7 @@ def create_app(
             # Streams whose clients left are still storing what they wrote: let them finish.
             await app.state.background.drain(timeout_s=30)
             await app.state.store.aclose()
+            await app.state.serving.aclose()
             await app.state.events.aclose()
             await app.state.registry.aclose()
             await app.state.database.dispose()
@@ -142,7 +145,7 @@ def create_app(
         write_router(),
         history_router,
         ratings_router,
-        events_router,
+        experiments_router,
         knowledge_router,
         insight_router,
         lint_router,

@@ -22,8 +22,8 @@ class Verdict:
     reset_s: int
 
     def headers(self, kind: str) -> dict[str, str]:
-        """X-RateLimit-* headers for this quota (kind: 'requests' or 'tokens')."""
-        suffix = "" if kind == "requests" else "-Tokens"
+        """X-RateLimit-* headers for this quota (kind: 'requests', 'tokens' or 'events')."""
+        suffix = {"requests": "", "tokens": "-Tokens", "events": "-Events"}[kind]
         return {
             f"X-RateLimit-Limit{suffix}": str(self.limit),
             f"X-RateLimit-Remaining{suffix}": str(max(0, self.remaining)),
@@ -122,6 +122,16 @@ class Limiter:
         used = await self.counters.incr(f"cf:rpm:{key_id}:{window}", 1, WINDOW_S + 1)
         reset = (window + 1) * WINDOW_S - now
         return Verdict(used <= limit, limit, limit - used, reset)
+
+    async def hit_events(self, key_id: str, events: int, limit: int) -> Verdict:
+        """Count a batch of events against the key's per-minute budget; a batch that does not
+        fit is not counted (its events are refused, so it used nothing)."""
+        now = int(time.time())
+        window = now // WINDOW_S
+        added, used = await self.counters.incr_within(
+            f"cf:epm:{key_id}:{window}", events, limit, WINDOW_S + 1
+        )
+        return Verdict(added, limit, limit - used, (window + 1) * WINDOW_S - now)
 
     async def reserve_tokens(
         self, key_id: str, tokens: int, limit: int

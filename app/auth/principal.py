@@ -5,7 +5,7 @@ import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +19,8 @@ from app.errors import Forbidden, RateLimited, Unauthorized
 from app.models import DEFAULT_WORKSPACE
 
 CACHE_TTL_S = 5.0
+# Which per-minute budget a route's requests draw on.
+Budget = Literal["requests", "events"]
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,13 @@ class Authenticator:
         self._cache[digest] = (principal, time.monotonic() + CACHE_TTL_S)
         return principal
 
-    async def admit(self, request: Request, scope: str) -> Principal:
-        """Authenticate, check the scope and count the request against the key's limit."""
+    async def admit(self, request: Request, scope: str, *, per_minute: Budget) -> Principal:
+        """Authenticate, check the scope and count the request against the key's limit
+        (events are counted by the route, which knows how many it got)."""
         principal = await self.principal(request)
         if scope not in principal.scopes:
             raise Forbidden(f"This API key lacks the {scope!r} scope.")
-        if principal.key_id is not None:
+        if principal.key_id is not None and per_minute == "requests":
             verdict = await self.limiter.hit_request(
                 principal.key_id, principal.requests_per_minute
             )
@@ -142,6 +145,21 @@ class Authenticator:
             if not verdict.allowed:
                 raise _limited("requests per minute", verdict)
         return principal
+
+    async def count_events(self, request: Request, principal: Principal, events: int) -> None:
+        """Count events (or assignments) against the key's own per-minute budget."""
+        if principal.key_id is None:
+            return
+        limit = self.settings.events_per_minute
+        verdict = await self.limiter.hit_events(principal.key_id, events, limit)
+        _add_headers(request, verdict.headers("events"))
+        if not verdict.allowed and events > limit:
+            raise RateLimited(
+                f"{events} events are more than the key may send in a minute ({limit}): "
+                "send smaller batches."
+            )
+        if not verdict.allowed:
+            raise _limited("events per minute", verdict)
 
     async def reserve_tokens(
         self, request: Request, principal: Principal, tokens: int
@@ -196,14 +214,15 @@ _bearer = HTTPBearer(
 )
 
 
-def requires(scope: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting callers that hold `scope`."""
+def requires(scope: str, per_minute: Budget = "requests") -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting callers that hold `scope`; `per_minute="events"` leaves the
+    counting to the route, against the events budget."""
 
     async def dependency(
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         authenticator: Authenticator = request.app.state.authenticator
-        return await authenticator.admit(request, scope)
+        return await authenticator.admit(request, scope, per_minute=per_minute)
 
     return dependency

@@ -69,6 +69,8 @@ def thompson_weights(p_best: Sequence[float], floor: float) -> list[float]:
 
 def proposed_winner(posterior: Posterior, min_p_best: float, max_loss: float) -> int | None:
     """The arm to call the winner, when one is best with P >= min_p_best at a small loss."""
+    if not posterior.p_best:
+        return None
     arm = int(np.argmax(posterior.p_best))
     if posterior.p_best[arm] >= min_p_best and posterior.expected_loss[arm] < max_loss:
         return arm

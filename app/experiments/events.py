@@ -1,7 +1,8 @@
 """Recording events, and proving the daily counters match the raw events."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,20 +47,7 @@ async def record_events(
             message = f"occurred_at is more than {FUTURE_SKEW_S} s ahead of the server's clock."
         else:
             results.append(None)
-            rows.append(
-                {
-                    "id": new_id(),
-                    "workspace_id": workspace_id,
-                    "event_id": event.event_id,
-                    "variant_id": event.variant_id,
-                    "type": event.type,
-                    "value": event.value,
-                    "unit_id": event.unit_id,
-                    "segment": event.segment,
-                    "occurred_at": occurred_at,
-                    "received_at": now,
-                }
-            )
+            rows.append(event_row(workspace_id, event, occurred_at, now))
             continue
         results.append(EventResult(event_id=event.event_id, status="refused", message=message))
     flags = iter(await store.save(rows) if rows else [])
@@ -74,6 +62,24 @@ async def record_events(
         refused=sum(r.status == "refused" for r in answered),
         results=answered,
     )
+
+
+def event_row(
+    workspace_id: str, event: EventIn, occurred_at: datetime, received_at: datetime
+) -> dict[str, Any]:
+    """An event as a row of the event table (the store's INSERT parameters)."""
+    return {
+        "id": new_id(),
+        "workspace_id": workspace_id,
+        "event_id": event.event_id,
+        "variant_id": event.variant_id,
+        "type": event.type,
+        "value": event.value,
+        "unit_id": event.unit_id,
+        "segment": event.segment,
+        "occurred_at": occurred_at,
+        "received_at": received_at,
+    }
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,11 @@ class StatsRow(BaseModel):
     mean_latency_ms: float | None
     mean_input_tokens: float | None
     mean_output_tokens: float | None
+    impressions: int = Field(0, description="Impression events of the group's variants.")
+    clicks: int = 0
+    conversions: int = 0
+    click_rate: float | None = Field(None, description="Clicks per impression.")
+    conversion_rate: float | None = Field(None, description="Conversions per impression.")
 
 
 class StatsRead(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import defer, selectinload
 from app.errors import NotFound
 from app.history import cursor as cursors
 from app.history.schemas import GenerationFilters, GroupBy, Sort, StatsRow
-from app.models import Generation, Rating, Variant
+from app.models import Generation, Rating, Variant, VariantDay
 from app.search import like_pattern
 
 _WITH_VARIANTS = selectinload(Generation.variants).selectinload(Variant.ratings)
@@ -140,7 +140,7 @@ async def delete_generation(
 async def stats(
     session: AsyncSession, *, workspace_id: str, filters: GenerationFilters, group_by: GroupBy
 ) -> list[StatsRow]:
-    """Counts, ratings, latency and tokens per group, largest group first."""
+    """Counts, ratings, engagement, latency and tokens per group, largest group first."""
     key = _GROUP_COLUMNS[group_by]
     conditions = _conditions(workspace_id, filters)
     totals = await session.execute(
@@ -168,6 +168,16 @@ async def stats(
         .group_by(key)
     )
     rated = {row[0]: row[1:] for row in ratings.all()}
+    engagement = await session.execute(
+        select(key, VariantDay.type, func.sum(VariantDay.events))
+        .join(Variant, Variant.generation_id == Generation.id)
+        .join(VariantDay, VariantDay.variant_id == Variant.id)
+        .where(*conditions, VariantDay.type.in_(["impression", "click", "conversion"]))
+        .group_by(key, VariantDay.type)
+    )
+    seen: dict[Any, dict[str, int]] = {}
+    for group, kind, n in engagement:
+        seen.setdefault(group, {})[kind] = int(n)
 
     def _mean(value: Any) -> float | None:
         return None if value is None else round(float(value), 3)
@@ -175,6 +185,8 @@ async def stats(
     rows = []
     for group, count, failed, latency, tokens_in, tokens_out in totals.all():
         rated_count, rating_count, mean_rating = rated.get(group, (0, 0, None))
+        events = seen.get(group, {})
+        impressions = events.get("impression", 0)
         rows.append(
             StatsRow(
                 key=group,
@@ -186,10 +198,19 @@ async def stats(
                 mean_latency_ms=_mean(latency),
                 mean_input_tokens=_mean(tokens_in),
                 mean_output_tokens=_mean(tokens_out),
+                impressions=impressions,
+                clicks=events.get("click", 0),
+                conversions=events.get("conversion", 0),
+                click_rate=_rate(events.get("click", 0), impressions),
+                conversion_rate=_rate(events.get("conversion", 0), impressions),
             )
         )
     rows.sort(key=lambda r: (-r.count, r.key))
     return rows
+
+
+def _rate(events: int, impressions: int) -> float | None:
+    return None if impressions == 0 else round(events / impressions, 5)
 
 
 async def purge_older_than(session: AsyncSession, *, days: int) -> int:
