@@ -32,7 +32,7 @@ import aiohttp
 import httpx
 
 from bench.common import RESULTS_DIR, machine, serve, wait_ready
-from bench.overhead import Sample, closed_loop, copyforge_env, cpu_s, mock_upstream
+from bench.overhead import BRIEF, Sample, closed_loop, copyforge_env, cpu_s, mock_upstream
 
 TARGET_EVENTS_PER_S = 10_000
 TARGET_SERVICE_P99_MS = 5.0
@@ -44,7 +44,7 @@ def slogans(base_url: str) -> list[str]:
     for seed in range(3):
         response = httpx.post(
             f"{base_url}/v1/ad-slogans",
-            json={"product": "Trail running shoe", "n": 1, "seed": seed},
+            json={**BRIEF, "seed": seed},
             timeout=30,
         )
         response.raise_for_status()

@@ -8,7 +8,7 @@ import pytest
 from app.config import Settings
 from app.llm.registry import ModelRegistry
 from app.main import create_app
-from bench import constraints, floor, overhead, quality, sdk_calls, store
+from bench import constraints, events, floor, overhead, quality, sdk_calls, store
 from tests.fakes import FakeLLM
 from tests.servers import serve_in_thread
 
@@ -97,3 +97,32 @@ def test_constraints_run_measures_every_setting(tmp_path: Path) -> None:
     # Under the grammar the one call is a line within the limit whatever it says.
     assert report["grammar"]["one_line_within_limit"] == 1
     assert report["both"]["free_of_absolutes"] == 1
+
+
+def test_events_quick_run_measures_ingest_and_assignment(tmp_path: Path) -> None:
+    output = tmp_path / "events.json"
+    events.main(
+        [
+            "--batches",
+            "4",
+            "--batch",
+            "50",
+            "--seconds",
+            "0.3",
+            "--in-flight",
+            "8",
+            "--output",
+            str(output),
+        ]
+    )
+    report = json.loads(output.read_text())
+    assert report["results"]["ingest"]["events_stored"] == 200
+    assignment = report["results"]["assignment"]
+    assert set(assignment) == {
+        "serve_in_flight_1",
+        "serve_in_flight_8",
+        "record_in_flight_1",
+        "record_in_flight_8",
+    }
+    assert all(run["succeeded"] > 0 and run["errors"] == 0 for run in assignment.values())
+    assert set(report["targets"]) == {"events_per_s", "assignment_service_p99_ms"}

@@ -133,6 +133,7 @@ async def test_bad_events_are_refused_alone(client: httpx.AsyncClient, settings:
     ("change", "param"),
     [
         ({"value": -1}, "events.0.value"),
+        ({"value": True}, "events.0.value"),
         ({"type": "Click!"}, "events.0.type"),
         ({"occurred_at": "1700000000"}, "events.0.occurred_at"),
         ({"occurred_at": 0}, "events.0.occurred_at"),

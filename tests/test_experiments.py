@@ -274,7 +274,9 @@ async def test_another_workspace_can_neither_see_nor_serve_nor_use_my_variants(
         mine = bearer(await new_key(settings, "acme"))
         theirs = bearer(await new_key(settings, "globex"))
         reader = bearer(await new_key(settings, "acme", scopes="read"))
-        made = await api.post(PATHS["ad_slogan"], json=brief("ad_slogan", n=2, seed=0), headers=mine)
+        made = await api.post(
+            PATHS["ad_slogan"], json=brief("ad_slogan", n=2, seed=0), headers=mine
+        )
         variants = [v["id"] for v in made.json()["variants"]]
         body = {"name": "Hero", "variant_ids": variants}
         assert (await api.post("/v1/experiments", json=body, headers=theirs)).status_code == 404

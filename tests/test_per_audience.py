@@ -176,3 +176,20 @@ async def test_a_variant_that_copies_a_customer_quote_is_written_again(
         checks = {c["name"]: c for c in variant["checks"]}
         assert checks["copies_review"]["passed"] is True
         assert body["status"] == "succeeded"
+
+
+async def test_a_meta_ad_per_audience_takes_the_kinds_defaults(client: httpx.AsyncClient) -> None:
+    # A Meta ad has no `headlines` count; the per-audience body once re-read its brief with
+    # the Google defaults filled in as if sent, and answered 500 (found by the fuzzer).
+    ids = [await _audience(client, "Runners", "wet rock"), await _audience(client, "Hikers", "mud")]
+    answer = await client.post(
+        "/v1/ad-sets/per-audience",
+        json={"format": "meta", "product": "Aurora trail shoes", "audience_ids": ids},
+    )
+    assert answer.status_code == 201, answer.text
+    assert [r["audience_id"] for r in answer.json()["results"]] == ids
+    sent_counts = await client.post(
+        "/v1/ad-sets/per-audience",
+        json={"format": "meta", "product": "Aurora", "audience_ids": ids, "headlines": 5},
+    )
+    assert sent_counts.status_code == 422

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from app.deps import EventsCaller, RateCaller, ReadCaller, ServingCaller, SessionDep
 from app.experiments import service
@@ -25,6 +25,8 @@ router = APIRouter(prefix="/v1")
 
 ExperimentId = Annotated[UUID, Path(description="Id from creating or listing experiments.")]
 PAGE_LIMIT = 200
+# No body: stop with the proposed winner.
+NO_CHOICE = ExperimentStop()
 WRITE_ERRORS = error_responses(404, 409, *AUTH_ERRORS, *BODY_ERRORS)
 READ_ERRORS = error_responses(404, *AUTH_ERRORS)
 
@@ -151,10 +153,10 @@ async def stop_experiment(
     experiment_id: ExperimentId,
     session: SessionDep,
     caller: RateCaller,
-    body: ExperimentStop | None = None,
+    body: Annotated[ExperimentStop, Body()] = NO_CHOICE,
 ) -> ExperimentRead:
     experiment = await service.get_experiment(session, caller.workspace_id, str(experiment_id))
-    await service.stop_experiment(session, experiment, body.winner_variant_id if body else None)
+    await service.stop_experiment(session, experiment, body.winner_variant_id)
     request.app.state.serving.forget(experiment.id)
     return await service.experiment_read(session, experiment)
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from app.fields import IsoDatetime, ShortText
 
@@ -38,8 +38,9 @@ class EventIn(BaseModel):
         description="The variant shown (from a generation of this workspace)."
     )
     type: EventType
-    value: float | None = Field(
-        None, ge=0, le=1e12, description="Revenue or another amount; never negative."
+    # Strict: a JSON true is not the amount 1.
+    value: Annotated[float, Field(ge=0, le=1e12), Strict()] | None = Field(
+        None, description="Revenue or another amount; never negative."
     )
     unit_id: ClientId | None = Field(
         None, description="Who saw it: a hashed visitor id (never an e-mail or a name)."
@@ -202,7 +203,9 @@ class ArmResult(BaseModel):
     successes: int = Field(description="Goal events (clicks or conversions).")
     value: float = Field(description="Sum of the goal events' values (revenue).")
     rate: float = Field(description="Posterior mean of successes per impression.")
-    interval: tuple[float, float] = Field(description="95% credible interval of the rate.")
+    interval: list[float] = Field(
+        min_length=2, max_length=2, description="95% credible interval of the rate: [low, high]."
+    )
     p_best: float = Field(description="Probability that this arm has the highest rate.")
     expected_loss: float = Field(description="Rate given up, on average, by choosing this arm.")
     weight: float = Field(description="Its share of traffic now.")
@@ -257,7 +260,11 @@ class ExperimentRead(ExperimentSummary):
 class ExperimentStop(BaseModel):
     """How to end an experiment."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"winner_variant_id": None}]},
+    )
 
     winner_variant_id: VariantId | None = Field(
         None,

@@ -380,7 +380,7 @@ async def experiment_read(session: AsyncSession, experiment: Experiment) -> Expe
                 successes=counts.overall[i].successes,
                 value=round(counts.values[i], 6),
                 rate=posterior.means[i],
-                interval=posterior.intervals[i],
+                interval=list(posterior.intervals[i]),
                 p_best=posterior.p_best[i],
                 expected_loss=posterior.expected_loss[i],
                 weight=weights.overall[i],

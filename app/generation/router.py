@@ -180,7 +180,11 @@ def _add_per_audience_route(router: APIRouter, kind: ContentKind[Any]) -> None:
         caller: GenerateCaller,
         idempotency_key: IdempotencyKey = None,
     ) -> Any:
-        brief = kind.brief_model.model_validate(body.model_dump(exclude={"audience_ids"}))
+        # Only what the client sent: defaults dumped here would count as set, and a rule on
+        # which fields were given (a Meta ad takes no `headlines`) would refuse them.
+        brief = kind.brief_model.model_validate(
+            body.model_dump(exclude={"audience_ids"}, exclude_unset=True)
+        )
         order = Order(kind, brief, caller.workspace_id, idempotency_key)
         audience_ids = [str(a) for a in body.audience_ids]  # type: ignore[attr-defined]
         async with client_gone(request) as gone:
