@@ -68,6 +68,7 @@ def _brief_from_args(kind: ContentKind[Any], args: argparse.Namespace) -> dict[s
 async def _generate(kind: ContentKind[Any], fields: dict[str, Any], as_json: bool) -> int:
     from app.db import Database
     from app.errors import AppError
+    from app.experiments.score_service import Scorers
     from app.generation.plan import Order
     from app.generation.service import GenerationContext, generate
     from app.generation.store import GenerationStore
@@ -94,7 +95,12 @@ async def _generate(kind: ContentKind[Any], fields: dict[str, Any], as_json: boo
     store = GenerationStore(database)
     try:
         context = GenerationContext(
-            store, database, registry, PromptLibrary(settings.prompts_dir), settings
+            store,
+            database,
+            registry,
+            PromptLibrary(settings.prompts_dir),
+            settings,
+            Scorers(database),
         )
         result = await generate(context, Order(kind, brief))
     except AppError as exc:
@@ -266,6 +272,29 @@ async def _rebuild_counters() -> int:
     return 1 if drift else 0
 
 
+async def _train_score(workspace_id: str) -> int:
+    from app.db import Database
+    from app.errors import AppError
+    from app.experiments.schemas import ScoreModelRead
+    from app.experiments.score_service import train_score_model
+    from app.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    database = Database(settings)
+    try:
+        async with database.write_sessions() as session:
+            model = await train_score_model(session, workspace_id)
+            await session.commit()
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await database.dispose()
+    print(ScoreModelRead.model_validate(model).model_dump_json(indent=2))
+    return 0
+
+
 def _command(
     commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
     name: str,
@@ -347,6 +376,15 @@ def _parser() -> argparse.ArgumentParser:
         "copyforge events rebuild-counters",
     )
     events.add_argument("action", choices=["rebuild-counters"], help="recount every day")
+    score = _command(
+        commands,
+        "score",
+        "the learned score: train a workspace's model on its ratings and print its held-out "
+        "quality (exit 1 with too few ratings)",
+        "copyforge score train --workspace default",
+    )
+    score.add_argument("action", choices=["train"], help="train a new version")
+    score.add_argument("--workspace", default="default", help="workspace id (default: default)")
     purge = _command(
         commands, "purge", "erase generations older than N days", "copyforge purge --days 90"
     )
@@ -393,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_keys(args))
     if args.command == "events":
         return asyncio.run(_rebuild_counters())
+    if args.command == "score":
+        return asyncio.run(_train_score(args.workspace))
     if args.command == "purge":
         return asyncio.run(_purge(args.days))
     kind = _kind_by_cli_name(args.kind)

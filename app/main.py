@@ -18,6 +18,7 @@ from app.docs_pages import install_docs
 from app.error_handlers import install_error_handlers
 from app.experiments.event_store import EventStore
 from app.experiments.router import router as experiments_router
+from app.experiments.score_service import Scorers
 from app.experiments.serving import ExperimentServer
 from app.generation.router import write_router
 from app.generation.store import GenerationStore
@@ -83,6 +84,7 @@ def create_app(
         app.state.store = GenerationStore(app.state.database)
         app.state.events = EventStore(app.state.database)
         app.state.serving = ExperimentServer(app.state.database, app.state.events)
+        app.state.scorers = Scorers(app.state.database)
         app.state.prompts = PromptLibrary(settings.prompts_dir)
         app.state.registry = registry or ModelRegistry.from_settings(settings)
         await app.state.registry.warm_up()

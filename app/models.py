@@ -143,6 +143,8 @@ class Variant(Base):
     fields_json: Mapped[dict[str, Any] | None]
     checks_json: Mapped[list[Any]]
     score: Mapped[float | None] = mapped_column(Float)
+    # What the workspace's score model (learned from its ratings) expects people to rate it.
+    predicted_score: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     generation: Mapped[Generation] = relationship(back_populates="variants")
@@ -463,3 +465,24 @@ class ExperimentWeights(Base):
     impressions: Mapped[int] = mapped_column(Integer)
     weights_json: Mapped[list[Any]]
     p_best_json: Mapped[list[Any]]
+
+
+class ScoreModel(Base):
+    """A model of what a workspace rates well, trained on its ratings, with its quality on
+    ratings it did not see; `ranks` when it beat the check score there."""
+
+    __tablename__ = "score_model"
+    __table_args__ = (UniqueConstraint("workspace_id", "version", name="uq_score_model_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rated_variants: Mapped[int] = mapped_column(Integer)
+    held_out: Mapped[int] = mapped_column(Integer)
+    spearman: Mapped[float | None] = mapped_column(Float)
+    baseline_spearman: Mapped[float | None] = mapped_column(Float)
+    click_auc: Mapped[float | None] = mapped_column(Float)
+    click_variants: Mapped[int] = mapped_column(Integer)
+    ranks: Mapped[bool] = mapped_column(Boolean)
+    weights_json: Mapped[dict[str, Any]]

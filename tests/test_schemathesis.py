@@ -129,4 +129,7 @@ def test_the_widened_expectations_reach_only_their_operations() -> None:
         "POST /v1/personas": ["2xx", "404", "422"],
         "POST /v1/reviews": ["2xx", "422"],
         "POST /v1/reviews/import": ["2xx", "422"],
+        "POST /v1/experiments": ["2xx", "404", "409", "422"],
+        "GET /v1/experiments": ["2xx", "404", "409", "422"],
+        "POST /v1/experiments/{experiment_id}/stop": ["2xx", "404", "409", "422"],
     }

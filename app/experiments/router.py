@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from app.deps import EventsCaller, RateCaller, ReadCaller, ServingCaller, SessionDep
-from app.experiments import service
+from app.experiments import score_service, service
 from app.experiments.events import record_events
 from app.experiments.schemas import (
     MAX_EVENTS,
@@ -17,6 +17,7 @@ from app.experiments.schemas import (
     ExperimentRead,
     ExperimentStop,
     ExperimentSummary,
+    ScoreModelRead,
 )
 from app.knowledge.schemas import Page
 from app.openapi_docs import AUTH_ERRORS, BODY_ERRORS, error_responses
@@ -226,3 +227,39 @@ async def get_assignment(
         record=record,
     )
     return assignment
+
+
+@router.post(
+    "/score-models",
+    tags=["Learned score"],
+    status_code=status.HTTP_201_CREATED,
+    response_model=ScoreModelRead,
+    summary="Train the learned score",
+    description="Trains a new version of the workspace's score model on every rated variant "
+    "(features: checks passed, length, kind, language, template version, model, brand, "
+    "audience, and the text's character n-grams) and reports its quality on ratings it did "
+    "not see: Spearman against the check score's, and AUC for clicks where variants were "
+    "shown enough. New variants get `predicted_score` from the newest version; they are "
+    "ranked by it only when it beat the check score (`ranks`). 409 with fewer than 30 rated "
+    "variants in 5 generations. Needs the `rate` scope.",
+    responses=error_responses(409, *AUTH_ERRORS),
+)
+async def train_score_model(
+    request: Request, session: SessionDep, caller: RateCaller
+) -> ScoreModelRead:
+    model = await score_service.train_score_model(session, caller.workspace_id)
+    request.app.state.scorers.forget(caller.workspace_id)
+    return ScoreModelRead.model_validate(model)
+
+
+@router.get(
+    "/score-models",
+    tags=["Learned score"],
+    response_model=list[ScoreModelRead],
+    summary="List the learned score's versions",
+    description="Newest first (the newest scores new variants), up to 100.",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_score_models(session: SessionDep, caller: ReadCaller) -> list[ScoreModelRead]:
+    rows = await score_service.list_score_models(session, caller.workspace_id)
+    return [ScoreModelRead.model_validate(row) for row in rows]

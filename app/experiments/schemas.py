@@ -284,3 +284,36 @@ class Assignment(BaseModel):
     impression_event_id: str | None = Field(
         description="The impression recorded with this answer (with `record=true`)."
     )
+
+
+# --- the learned score -----------------------------------------------------------------------
+
+
+class ScoreModelRead(BaseModel):
+    """A version of the workspace's score model and how well it did on ratings it never saw."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    version: int
+    created_at: datetime
+    rated_variants: int = Field(description="Rated variants it was trained on.")
+    held_out: int = Field(
+        description="Ratings graded out of sample (each fold leaves whole generations out)."
+    )
+    spearman: float | None = Field(
+        description="Spearman correlation of its held-out predictions with the mean ratings."
+    )
+    baseline_spearman: float | None = Field(
+        description="The same for the check score (share of checks passed), the ranking "
+        "used until a model beats it; null when every variant had the same check score."
+    )
+    click_auc: float | None = Field(
+        description="AUC of the score for clicks over the impressions of variants shown at "
+        "least 20 times (clicks it never trained on); null without such variants."
+    )
+    click_variants: int
+    ranks: bool = Field(
+        description="Whether new generations rank their variants by this score: only when "
+        "its held-out Spearman beat the check score's."
+    )

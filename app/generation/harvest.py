@@ -77,11 +77,15 @@ class Harvest:
         self._words.append(words)
         (self.usable if is_usable(variant) else self.rejected).append(variant)
 
-    def ranked(self, n: int) -> list[Variant]:
-        """Up to n variants, usable ones first, each group best score first, indexed."""
-        by_score = sorted(self.usable, key=lambda v: -(v.score or 0)) + sorted(
-            self.rejected, key=lambda v: -(v.score or 0)
-        )
+    def ranked(self, n: int, *, by_prediction: bool = False) -> list[Variant]:
+        """Up to n variants, usable ones first, each group best first: by check score, or by
+        the learned score where the workspace's model ranks better than the check score."""
+
+        def best(variant: Variant) -> float:
+            value = variant.predicted_score if by_prediction else variant.score
+            return -(value or 0)
+
+        by_score = sorted(self.usable, key=best) + sorted(self.rejected, key=best)
         variants = by_score[:n]
         for index, variant in enumerate(variants):
             variant.index = index
@@ -206,6 +210,7 @@ def _variant(
         fields_json=fields,
         checks_json=[c.as_json() for c in checks],
         score=quality,
+        predicted_score=None,
         ratings=[],
     )
 

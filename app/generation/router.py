@@ -34,7 +34,7 @@ async def _context(request: Request, registry: LLMDep) -> service.GenerationCont
     # request than everything else here (only the registry is swapped by tests).
     state = request.app.state
     return service.GenerationContext(
-        state.store, state.database, registry, state.prompts, state.settings
+        state.store, state.database, registry, state.prompts, state.settings, state.scorers
     )
 
 

@@ -45,6 +45,11 @@ class VariantRead(BaseModel):
     )
     checks: list[CheckRead]
     score: float | None = Field(description="Share of checks passed, 0..1.")
+    predicted_score: float | None = Field(
+        None,
+        description="The rating (1..5) the workspace's score model, learned from its ratings, "
+        "expects; null before a model was trained (POST /v1/score-models).",
+    )
     rating_count: int
     rating_mean: float | None
     ratings: list[RatingRead]

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from app.config import Settings
 from app.db import Database
 from app.errors import AppError
+from app.experiments.score_service import Scorers
+from app.experiments.scoring import LinearScore, Subject
 from app.generation import idempotency
 from app.generation.harvest import Harvest, harvest
 from app.generation.outcome import EventSink, Generated, Started, api_error
@@ -26,7 +28,7 @@ from app.generation.store import GenerationStore
 from app.knowledge.bundle import Knowledge
 from app.knowledge.service import load_knowledge
 from app.llm.registry import ModelRegistry
-from app.models import Generation, utcnow
+from app.models import Generation, Variant, utcnow
 from app.prompting import PromptLibrary
 from app.search import search_text
 
@@ -40,6 +42,7 @@ class GenerationContext:
     registry: ModelRegistry
     prompts: PromptLibrary
     settings: Settings
+    scorers: Scorers
 
 
 class TokenReservation(Protocol):
@@ -181,7 +184,8 @@ async def _run(
         if on_event is not None:
             brief = plan.brief
             await on_event(Started(plan.id, plan.kind.name, plan.route.alias, brief.n))
-        generated = await _write(plan, cancelled or asyncio.Event(), on_event)
+        scorer = await context.scorers.get(plan.order.workspace_id)
+        generated = await _write(plan, cancelled or asyncio.Event(), on_event, scorer)
         if reservation is not None:
             # Charged even if a concurrent twin's row wins below: these model calls were made.
             spent = generated.generation.input_tokens + generated.generation.output_tokens
@@ -194,7 +198,12 @@ async def _run(
             await reservation.settle(0)
 
 
-async def _write(plan: Plan, cancelled: asyncio.Event, on_event: EventSink | None) -> Generated:
+async def _write(
+    plan: Plan,
+    cancelled: asyncio.Event,
+    on_event: EventSink | None,
+    scorer: tuple[LinearScore, bool] | None,
+) -> Generated:
     """Call the model for the plan and build the generation row (not yet stored)."""
     started = time.monotonic()
     result = await harvest(plan, cancelled=cancelled, on_event=on_event)
@@ -202,15 +211,39 @@ async def _write(plan: Plan, cancelled: asyncio.Event, on_event: EventSink | Non
     if not result.completions and result.errors and all(e.kind == "busy" for e in result.errors):
         # The model never ran (its queue was full): nothing to store, the client retries.
         raise api_error(result.errors[0], None)
-    generation = _generation_row(plan, result, latency_ms)
+    if scorer is not None:
+        _predict(plan, result.usable + result.rejected, scorer[0])
+    generation = _generation_row(plan, result, latency_ms, by_prediction=bool(scorer and scorer[1]))
     return Generated(generation, result.errors[0] if result.errors else None)
 
 
-def _generation_row(plan: Plan, result: Harvest, latency_ms: int) -> Generation:
+def _predict(plan: Plan, variants: list[Variant], score: LinearScore) -> None:
+    """Each variant's predicted rating by the workspace's score model."""
+    subjects = [
+        Subject(
+            kind=plan.kind.name,
+            language=plan.brief.language,
+            template_version=plan.prompt.template_version,
+            model=plan.route.alias,
+            brand_id=plan.knowledge.brand_id,
+            audience_id=plan.knowledge.audience_id,
+            text=variant.text,
+            checks=variant.checks_json,
+            check_score=variant.score,
+        )
+        for variant in variants
+    ]
+    for variant, predicted in zip(variants, score.predict(subjects), strict=True):
+        variant.predicted_score = predicted
+
+
+def _generation_row(
+    plan: Plan, result: Harvest, latency_ms: int, *, by_prediction: bool
+) -> Generation:
     brief, route = plan.brief, plan.route
     status, error_type, error_message = result.outcome(brief.n)
     now = utcnow()
-    variants = result.ranked(brief.n)
+    variants = result.ranked(brief.n, by_prediction=by_prediction)
     for variant in variants:
         # Stored with Core INSERTs (app/generation/store.py): every column is set here.
         variant.generation_id, variant.created_at = plan.id, now

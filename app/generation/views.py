@@ -24,6 +24,7 @@ def variant_read(variant: Variant) -> VariantRead:
         fields=variant.fields_json,
         checks=[CheckRead.model_validate(c) for c in variant.checks_json],
         score=variant.score,
+        predicted_score=variant.predicted_score,
         rating_count=len(scores),
         rating_mean=round(sum(scores) / len(scores), 3) if scores else None,
         ratings=[RatingRead.model_validate(r) for r in variant.ratings],
