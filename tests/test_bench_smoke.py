@@ -8,7 +8,7 @@ import pytest
 from app.config import Settings
 from app.llm.registry import ModelRegistry
 from app.main import create_app
-from bench import constraints, events, floor, overhead, quality, sdk_calls, store
+from bench import constraints, events, floor, overhead, quality, score, sdk_calls, store
 from tests.fakes import FakeLLM
 from tests.servers import serve_in_thread
 
@@ -126,3 +126,15 @@ def test_events_quick_run_measures_ingest_and_assignment(tmp_path: Path) -> None
     }
     assert all(run["succeeded"] > 0 and run["errors"] == 0 for run in assignment.values())
     assert set(report["targets"]) == {"events_per_s", "assignment_service_p99_ms"}
+
+
+def test_score_quick_run_trains_on_the_embedded_models_slogans(tmp_path: Path) -> None:
+    output = tmp_path / "score.json"
+    score.main(["--generations", "10", "--impressions", "20", "--output", str(output)])
+    results = json.loads(output.read_text())["results"]
+    assert results["variants"] >= 30
+    assert sum(results["rating_histogram"].values()) == results["variants"]
+    model = results["model"]
+    assert model["version"] == 1
+    assert model["rated_variants"] == results["variants"]
+    assert model["click_variants"] == results["variants"]
