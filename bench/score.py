@@ -38,7 +38,7 @@ from bench.quality import BRIEFS
 def simulated_rating(analyser: Any, text: str, rng: random.Random, noise: float) -> int:
     """What the simulated rater gives: VADER's compound mapped onto 1..5, with noise."""
     compound = analyser.polarity_scores(text)["compound"]
-    return max(1, min(5, round(1 + 4 * (compound + 1) / 2 + rng.gauss(0, noise))))
+    return max(1, min(5, round(1 + 4 * (float(compound) + 1) / 2 + rng.gauss(0, noise))))
 
 
 def run(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
