@@ -3,7 +3,9 @@ the API."""
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 import types
 import typing
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from app import __version__
 from app.config import get_settings
 from app.kinds import KINDS
 from app.kinds.base import ContentKind
+from app.metrics import MULTIPROC_ENV
 
 
 def _kind_by_cli_name(name: str) -> ContentKind[Any]:
@@ -144,6 +147,11 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     upgrade(settings.database_url)
+    workers = None if args.reload else args.workers or settings.workers
+    if workers and workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Each worker writes its metrics here and a scrape of any one sums them all; set
+        # before the workers start, as the metrics library reads it when first imported.
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="copyforge-metrics-")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -152,7 +160,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         timeout_keep_alive=settings.keep_alive_s,
         # Reloading runs one process that restarts on code changes; workers are then moot.
-        workers=None if args.reload else args.workers or settings.workers,
+        workers=workers,
         reload=args.reload,
         timeout_graceful_shutdown=30,
     )

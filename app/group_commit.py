@@ -13,12 +13,15 @@ than the database's own work (bench/profile.py found it, bench/store.py measures
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+
+from app import metrics
 
 logger = logging.getLogger("copyforge.store")
 
@@ -41,6 +44,10 @@ class GroupCommit(Generic[Item, Result]):
         """Write the items inside the open transaction (in the writer thread); one result
         per item, in order."""
         raise NotImplementedError
+
+    def rows(self, item: Item) -> int:
+        """How many rows an item writes, for the batch-size metric (one by default)."""
+        return 1
 
     async def submit(self, item: Item) -> Result:
         """Write an item; return its result once it is committed.
@@ -94,8 +101,12 @@ class GroupCommit(Generic[Item, Result]):
         return await loop.run_in_executor(self._thread, self._write_in_thread, items)
 
     def _write_in_thread(self, items: list[Item]) -> list[Result]:
+        started = time.perf_counter()
         with self._engine.begin() as connection:
-            return self.write(connection, items)
+            results = self.write(connection, items)
+        metrics.STORE_BATCH.labels(self._name).observe(sum(map(self.rows, items)))
+        metrics.STORE_COMMIT_SECONDS.labels(self._name).observe(time.perf_counter() - started)
+        return results
 
 
 def _settle(future: "asyncio.Future[Result]", outcome: "Result | Exception") -> None:

@@ -3,13 +3,14 @@
 import asyncio
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
-from app import __version__
+from app import __version__, metrics
 from app.auth.limits import create_limiter
 from app.auth.principal import Authenticator
 from app.config import Settings, get_settings
@@ -31,7 +32,7 @@ from app.knowledge.router import IMPORT_PATH
 from app.knowledge.router import router as knowledge_router
 from app.lint.router import router as lint_router
 from app.llm.registry import ModelRegistry
-from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from app.prompting import PromptLibrary
 from app.ratings.router import router as ratings_router
 from app.retention import purge_forever
@@ -122,6 +123,7 @@ def create_app(
             await app.state.events.aclose()
             await app.state.registry.aclose()
             await app.state.database.dispose()
+            metrics.process_exited(os.getpid())
 
     app = FastAPI(
         title="copyforge",
@@ -143,6 +145,8 @@ def create_app(
     )
     # Added last, so it runs first: every response, even a 413, carries the id.
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: times the whole answer, the other middleware included.
+    app.add_middleware(MetricsMiddleware)
     for router in (
         write_router(),
         history_router,

@@ -1,12 +1,15 @@
-"""Pure ASGI middleware: request ids and the body-size limit (cheap on every request)."""
+"""Pure ASGI middleware: request ids, the body-size limit and request metrics (cheap on
+every request)."""
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.errors import PayloadTooLarge, error_body
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -95,3 +98,32 @@ class BodySizeLimitMiddleware:
 
 def _message(limit: int) -> str:
     return f"Request body is larger than the limit of {limit} bytes."
+
+
+class MetricsMiddleware:
+    """Count every HTTP request and time it, labelled by its route's template (the path
+    `/v1/generations/{generation_id}`, never the id: labels must stay few)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            # Set by the router once a route matched; unmatched paths share one label.
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            metrics.REQUESTS.labels(route, method, str(status[0])).inc()
+            metrics.REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - started)

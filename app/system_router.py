@@ -1,14 +1,15 @@
-"""Service-level routes: health, readiness, models and templates."""
+"""Service-level routes: health, readiness, metrics, models and templates."""
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from app import metrics
 from app.config import LANGUAGES
-from app.deps import LLMDep, PromptsDep, ReadCaller
+from app.deps import AdminCaller, LLMDep, PromptsDep, ReadCaller
 from app.error_handlers import error_response
 from app.errors import AppError
 from app.kinds import KINDS
@@ -94,3 +95,19 @@ async def list_models(registry: LLMDep, caller: ReadCaller) -> ModelsRead:
 )
 async def list_templates(prompts: PromptsDep, caller: ReadCaller) -> list[TemplateRead]:
     return [TemplateRead(**vars(info)) for info in prompts.list()]
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="The Prometheus text format: requests by route and status with latency "
+    "histograms, model calls by alias and outcome, tokens in and out, the embedded model's "
+    "queue depth and wait, group-commit batch sizes and commit times, and events ingested. "
+    "With several server processes every scrape sums all of them. Needs the `admin` scope "
+    "(Prometheus sends the key with `authorization: {credentials: ...}`).",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **error_responses(*AUTH_ERRORS)},
+)
+async def prometheus_metrics(caller: AdminCaller) -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -27,6 +27,9 @@ class EventStore(GroupCommit[Rows, list[bool]]):
     def __init__(self, database: Database, max_batch: int = 50) -> None:
         super().__init__(database.thread_write_engine, "events", max_batch)
 
+    def rows(self, item: Rows) -> int:
+        return len(item)
+
     async def save(self, rows: Rows) -> list[bool]:
         """Store one request's events; return once committed, one flag per row."""
         return await self.submit(rows)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from app import metrics
 from app.checks import CheckResult, score
 from app.checks.policy import Policy, policy_checks
 from app.checks.text import tokens, word_count
@@ -223,9 +224,10 @@ async def _call(
     on_event: EventSink | None,
 ) -> Completion | LLMError:
     parts: list[str] = []
+    alias = client.alias
     try:
         if on_event is None:
-            return await client.complete(messages, options)
+            return _counted(alias, await client.complete(messages, options))
         async for event in client.stream(messages, options):
             if isinstance(event, StreamDelta):
                 parts.append(event.text)
@@ -233,17 +235,30 @@ async def _call(
                 if shown := strip_controls(event.text):
                     await on_event(Delta(attempt, shown))
             else:
-                return event
-        return LLMError("upstream", "The model's stream ended without a final answer.")
+                return _counted(alias, event)
+        return _counted(
+            alias, LLMError("upstream", "The model's stream ended without a final answer.")
+        )
     except LLMError as error:
-        return error
+        return _counted(alias, error)
     except Exception as exc:  # a provider bug must not lose the generation
         logger.exception("model call failed unexpectedly")
-        return LLMError("upstream", f"The model call failed: {type(exc).__name__}")
+        return _counted(alias, LLMError("upstream", f"The model call failed: {type(exc).__name__}"))
     except asyncio.CancelledError:
         # Cut short (the client left): keep what was streamed so far as an unfinished answer
         # (nothing, for a plain call; _round drops empty cuts).
         raise _Cut(Completion("".join(parts), "cancelled", 0, len(parts), None)) from None
+
+
+def _counted(alias: str, outcome: Completion | LLMError) -> Completion | LLMError:
+    """Count a model call's outcome (and its tokens) in the metrics."""
+    if isinstance(outcome, LLMError):
+        metrics.MODEL_CALLS.labels(alias, outcome.kind).inc()
+    else:
+        metrics.MODEL_CALLS.labels(alias, "ok").inc()
+        metrics.MODEL_TOKENS.labels(alias, "input").inc(outcome.input_tokens)
+        metrics.MODEL_TOKENS.labels(alias, "output").inc(outcome.output_tokens)
+    return outcome
 
 
 class _Cut(Exception):

@@ -7,12 +7,14 @@ instance, runs it on one worker thread, and keeps a bounded FIFO queue in front 
 import asyncio
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app import metrics
 from app.checks.text import HAN
 from app.config import ModelConfig
 from app.llm.base import (
@@ -333,11 +335,16 @@ class LocalClient:
                 retry_after_s=QUEUE_RETRY_AFTER_S,
             )
         self._waiting += 1
+        depth = metrics.LOCAL_QUEUE_DEPTH.labels(self.alias)
+        depth.inc()
+        started = time.perf_counter()
         try:
             # Cancelled while waiting (client gone): leaves the queue without running.
             await self._turn.acquire()
         finally:
             self._waiting -= 1
+            depth.dec()
+        metrics.LOCAL_QUEUE_WAIT.labels(self.alias).observe(time.perf_counter() - started)
 
     async def _submit(self, job: Callable[[], T]) -> T:
         """Run `job` on the model thread once it is this request's turn."""
