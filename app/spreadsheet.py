@@ -1,5 +1,5 @@
 """Cells a spreadsheet would run as formulas, and the guard exports put in front of them;
-the header row of an import.
+the header row of an import, and the records after it.
 
 A cell starting with = + - @ tab or CR is a formula to Excel and its kin (OWASP's CSV
 injection advice): exports prefix one single quote, which spreadsheets read as "text", and
@@ -8,7 +8,9 @@ imports drop that one quote again, so export -> import changes nothing."""
 import csv
 import io
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO
 
 from app.errors import ValidationFailed
 
@@ -52,3 +54,45 @@ def header_names(
     if doubled:
         raise ValidationFailed(f"Column(s) {', '.join(doubled)} twice.", param="header")
     return names
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """One record of an import after its header: the line it starts on, its cells by column
+    name (stripped; columns with a blank name left out), and why it cannot be read, if so."""
+
+    line: int
+    cells: dict[str, str]
+    problem: str | None = None
+
+
+def csv_records(text: IO[str], header: Callable[[list[str]], list[str]]) -> Iterator[CsvRecord]:
+    """The records of a CSV import, read as a stream. `header` turns the first row into
+    column names (and raises on a bad one); a blank or missing first row is an empty file.
+    Blank records (spreadsheets leave them at the end) are skipped; a record the csv module
+    cannot read, or with more cells than the header has columns, comes with its problem."""
+    reader = csv.reader(text)
+    try:
+        first = next(reader, None)
+    except csv.Error as exc:
+        raise ValidationFailed(f"The header line is not CSV: {exc}.", param="header") from None
+    if first is None or not any(cell.strip() for cell in first):
+        raise ValidationFailed("The file is empty.", param="body")
+    names = header(first)
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a cell over the csv module's 131,072 characters
+            yield CsvRecord(line, {}, f"Unreadable CSV: {exc}.")
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        record = {name: cell.strip() for name, cell in zip(names, cells, strict=False) if name}
+        too_many = len(cells) > len(names)
+        problem = (
+            f"{len(cells)} cells, but the header has {len(names)} columns." if too_many else None
+        )
+        yield CsvRecord(line, record, problem)

@@ -11,7 +11,6 @@ are read too (`content`/`review`/`评论`/`内容` for text, `rating`/`评分` f
 """
 
 import codecs
-import csv
 import io
 import json
 import tempfile
@@ -22,7 +21,7 @@ from typing import IO, Any
 from app.errors import ValidationFailed
 from app.fields import FileFormat
 from app.insight.schemas import RowError
-from app.spreadsheet import header_names, unguard
+from app.spreadsheet import csv_records, header_names, unguard
 
 SPOOL_BYTES = 4 * 1024 * 1024
 # The csv module refuses a cell over 131,072 characters (its process-wide default, left
@@ -153,37 +152,14 @@ def _lines(text: IO[str]) -> Iterator[str]:
 
 
 def _csv_rows(text: IO[str]) -> Iterator[RawRow | RowError]:
-    reader = csv.reader(text)
-    try:
-        first = next(reader, None)
-    except csv.Error as exc:
-        raise ValidationFailed(f"The header line is not CSV: {exc}.", param="header") from None
-    if first is None or not any(cell.strip() for cell in first):
-        raise ValidationFailed("The file is empty.", param="body")
-    header = _header(first)
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield _error(line, None, f"Unreadable CSV: {exc}.")
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue  # the blank lines spreadsheets leave at the end
-        record = {
-            name: unguard(cell.strip())
-            for name, cell in zip(header, cells, strict=False)
-            if name and cell.strip()
-        }
-        if len(cells) > len(header):
-            message = f"{len(cells)} cells, but the header has {len(header)} columns."
-            yield _error(line, record.get("external_id"), message)
+    for row in csv_records(text, _header):
+        record = {name: unguard(cell) for name, cell in row.cells.items() if cell}
+        if row.problem is not None:
+            yield _error(row.line, record.get("external_id"), row.problem)
             continue
         if "stars" in record:
             record["stars"] = _number(record["stars"])
-        yield RawRow(line, record)
+        yield RawRow(row.line, record)
 
 
 def _header(cells: list[str]) -> list[str]:

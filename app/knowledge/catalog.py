@@ -29,7 +29,6 @@ its line and reason. All accepted rows go into the request's transaction, so a f
 mid-import writes nothing.
 """
 
-import csv
 import dataclasses
 import io
 import json
@@ -51,7 +50,7 @@ from app.ids import new_id
 from app.knowledge.schemas import ProductIn
 from app.knowledge.service import product_columns, product_fields
 from app.models import Brand, Product, utcnow
-from app.spreadsheet import csv_lines, guard, header_names, unguard
+from app.spreadsheet import csv_lines, csv_records, guard, header_names, unguard
 
 Format = FileFormat
 # Rows per SELECT of existing SKUs and per INSERT/UPDATE batch: far under every database's
@@ -176,35 +175,15 @@ def parse_jsonl(data: bytes) -> Iterator[RawRow | RowError]:
 
 def parse_csv(data: bytes) -> Iterator[RawRow | RowError]:
     """One product per record after the header; line numbers are where a record starts."""
-    reader = csv.reader(io.StringIO(decode(data), newline=""))
-    try:
-        first = next(reader, None)
-    except csv.Error as exc:
-        raise ValidationFailed(f"The header line is not CSV: {exc}.", param="header") from None
-    if first is None:
-        raise ValidationFailed("The file is empty.", param="body")
-    header = _header(first)
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # e.g. a cell over the csv module's 131,072 characters
-            yield RowError(line=line, sku=None, param=None, message=f"Unreadable CSV: {exc}.")
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue  # the blank lines spreadsheets leave at the end
-        record = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if name}
-        sku = record.get("sku") or None
-        if len(cells) > len(header):
-            message = f"{len(cells)} cells, but the header has {len(header)} columns."
-            yield RowError(line=line, sku=sku, param=None, message=message)
+    for row in csv_records(io.StringIO(decode(data), newline=""), _header):
+        sku = row.cells.get("sku") or None
+        if row.problem is not None:
+            yield RowError(line=row.line, sku=sku, param=None, message=row.problem)
             continue
         try:
-            yield RawRow(line, _csv_record(record), is_csv=True)
+            yield RawRow(row.line, _csv_record(row.cells), is_csv=True)
         except _CellError as exc:
-            yield RowError(line=line, sku=sku, param=exc.column, message=exc.message)
+            yield RowError(line=row.line, sku=sku, param=exc.column, message=exc.message)
 
 
 def _header(cells: list[str]) -> list[str]:
