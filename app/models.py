@@ -441,6 +441,7 @@ class ExperimentArm(Base):
     """One variant of an experiment, in its place, with its share under a fixed split."""
 
     __tablename__ = "experiment_arm"
+    __table_args__ = (UniqueConstraint("running_variant_id", name="uq_experiment_arm_running"),)
 
     experiment_id: Mapped[str] = mapped_column(
         ForeignKey("experiment.id", ondelete="CASCADE"), primary_key=True
@@ -450,6 +451,9 @@ class ExperimentArm(Base):
     )
     position: Mapped[int] = mapped_column(Integer)
     split: Mapped[float | None] = mapped_column(Float)
+    # The variant while the experiment runs, else None: unique, so a variant runs in one
+    # experiment at a time even when two start at once.
+    running_variant_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class ExperimentWeights(Base):

@@ -322,3 +322,30 @@ async def test_events_have_their_own_budget_per_key(database_url: str) -> None:
         assert "Retry-After" in over.headers
         # The refused batch used nothing: two more still fit.
         assert (await api.post("/v1/events", json=batch("c", 2), headers=key)).status_code == 200
+
+
+async def test_two_experiments_over_one_variant_cannot_start_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    a, b, c = await variant_ids(client)
+    first = (await create(client, [a, b]))["id"]
+    second = (await create(client, [b, c]))["id"]
+    answers = await asyncio.gather(
+        client.post(f"/v1/experiments/{first}/start"),
+        client.post(f"/v1/experiments/{second}/start"),
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    running = [
+        item["id"]
+        for item in (await client.get("/v1/experiments")).json()["items"]
+        if item["status"] == "running"
+    ]
+    assert len(running) == 1
+    # Once the running one stops, the other may start.
+    winner = a if running == [first] else b
+    stopped = await client.post(
+        f"/v1/experiments/{running[0]}/stop", json={"winner_variant_id": winner}
+    )
+    assert stopped.status_code == 200
+    other = second if running == [first] else first
+    assert (await client.post(f"/v1/experiments/{other}/start")).status_code == 200

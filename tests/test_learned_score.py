@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.experiments.scoring import Subject
 from tests.fakes import FakeLLM
 from tests.payloads import PATHS, brief
 from tests.processes import copyforge_command
@@ -138,3 +139,12 @@ def test_the_cli_trains_or_says_too_few(settings: Settings) -> None:
     )
     assert run.returncode == 1
     assert "0 rated variants" in run.stderr
+
+
+def test_keyword_coverage_is_the_share_of_the_briefs_keywords_used() -> None:
+    def subject(text: str, keywords: list[str]) -> Subject:
+        return Subject("ad_slogan", "en", None, None, None, None, text, [], 1.0, keywords)
+
+    assert subject("Grip on WET rock", ["grip", "rock", "light"]).keyword_coverage() == 2 / 3
+    assert subject("防滑抓地", ["抓地"]).keyword_coverage() == 1.0
+    assert subject("Grip", []).keyword_coverage() is None

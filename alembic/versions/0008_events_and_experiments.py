@@ -88,6 +88,10 @@ def upgrade() -> None:
         _variant_fk("variant_id", primary_key=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("split", sa.Float(), nullable=True),
+        # The variant while its experiment runs, else NULL: unique, so a variant runs in
+        # one experiment at a time even when two start at once (NULLs never collide).
+        sa.Column("running_variant_id", sa.String(36), nullable=True),
+        sa.UniqueConstraint("running_variant_id", name="uq_experiment_arm_running"),
     )
     op.create_table(
         "experiment_weights",

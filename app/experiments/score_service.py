@@ -30,13 +30,28 @@ _SUBJECT_COLUMNS = (
     Variant.text,
     Variant.checks_json,
     Variant.score,
+    Generation.input_json,
 )
+# Where each query's own columns start, after the subject's.
+_AFTER_SUBJECT = len(_SUBJECT_COLUMNS)
 
 
 def _subject(row: Any) -> scoring.Subject:
-    kind, language, template, model, brand, audience, text, checks, check_score = row[:9]
+    kind, language, template, model, brand, audience, text, checks, check_score, brief = row[
+        :_AFTER_SUBJECT
+    ]
+    keywords = (brief or {}).get("keywords") or []
     return scoring.Subject(
-        kind, language, template, model, brand, audience, text, checks or [], check_score
+        kind,
+        language,
+        template,
+        model,
+        brand,
+        audience,
+        text,
+        checks or [],
+        check_score,
+        keywords=[k for k in keywords if isinstance(k, str)],
     )
 
 
@@ -56,7 +71,7 @@ async def train_score_model(session: AsyncSession, workspace_id: str) -> ScoreMo
             .where(Generation.workspace_id == workspace_id)
         )
     ).all()
-    generations = [row[10] for row in rated]
+    generations = [row[_AFTER_SUBJECT + 1] for row in rated]
     if len(rated) < MIN_RATED or len(set(generations)) < MIN_GENERATIONS:
         raise Conflict(
             f"The workspace has {len(rated)} rated variants in {len(set(generations))} "
@@ -82,11 +97,14 @@ async def train_score_model(session: AsyncSession, workspace_id: str) -> ScoreMo
         .join(Generation, Generation.id == Variant.generation_id)
         .join(shown_often, shown_often.c.variant_id == Variant.id)
     )
-    clicked = [scoring.Clicks(_subject(row), int(row[9]), int(row[10])) for row in shown]
+    clicked = [
+        scoring.Clicks(_subject(row), int(row[_AFTER_SUBJECT]), int(row[_AFTER_SUBJECT + 1]))
+        for row in shown
+    ]
     report = await asyncio.to_thread(
         scoring.train,
         [_subject(row) for row in rated],
-        [float(row[9]) for row in rated],
+        [float(row[_AFTER_SUBJECT]) for row in rated],
         generations,
         clicked,
     )

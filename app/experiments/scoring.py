@@ -2,7 +2,8 @@
 rated before.
 
 Features are what the service already knows of a variant: its kind, language, template
-version, model, brand and audience; which checks it passed; its length; and its text as
+version, model, brand and audience; which checks it passed; its length; the share of the
+brief's keywords it uses; and its text as
 character n-grams (which works for Chinese and English alike, with no segmenter). Both
 hashers are stateless, so a model is its linear weights alone: stored as JSON, applied
 without pickles. A ridge regression fits the mean rating of each rated variant.
@@ -52,6 +53,14 @@ class Subject:
     text: str
     checks: Sequence[dict[str, Any]]
     check_score: float | None
+    keywords: Sequence[str] = ()
+
+    def keyword_coverage(self) -> float | None:
+        """The share of the brief's keywords the text uses (None when it asked for none)."""
+        if not self.keywords:
+            return None
+        text = self.text.casefold()
+        return sum(keyword.casefold() in text for keyword in self.keywords) / len(self.keywords)
 
 
 def _meta(subject: Subject) -> dict[str, float]:
@@ -69,6 +78,9 @@ def _meta(subject: Subject) -> dict[str, float]:
     }
     for check in subject.checks:
         features[f"check:{check['name']}={'pass' if check['passed'] else 'fail'}"] = 1.0
+    coverage = subject.keyword_coverage()
+    if coverage is not None:
+        features["keyword_coverage"] = coverage
     return features
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -146,6 +147,16 @@ async def start_experiment(session: AsyncSession, experiment: Experiment) -> Non
         )
     now = utcnow()
     experiment.status, experiment.started_at, experiment.updated_at = "running", now, now
+    for arm in experiment.arms:
+        arm.running_variant_id = arm.variant_id
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another experiment over one of these variants started at the same moment.
+        raise Conflict(
+            "One of these variants is in another running experiment; stop that one first.",
+            param="variant_ids",
+        ) from exc
 
 
 async def stop_experiment(
@@ -175,6 +186,8 @@ async def stop_experiment(
     now = utcnow()
     experiment.status, experiment.stopped_at, experiment.updated_at = "stopped", now, now
     experiment.winner_variant_id = winner_variant_id
+    for arm in experiment.arms:
+        arm.running_variant_id = None
 
 
 async def delete_experiment(session: AsyncSession, experiment: Experiment) -> None:

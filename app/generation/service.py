@@ -230,6 +230,7 @@ def _predict(plan: Plan, variants: list[Variant], score: LinearScore) -> None:
             text=variant.text,
             checks=variant.checks_json,
             check_score=variant.score,
+            keywords=plan.brief.keywords,
         )
         for variant in variants
     ]
