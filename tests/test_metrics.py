@@ -147,3 +147,20 @@ def test_every_worker_is_counted(tmp_path: Path) -> None:
                 path.stem.rsplit("_", 1)[-1] for path in Path(directory).glob("counter_*.db")
             }
             assert len(writers) == 2, writers
+
+
+async def test_impressions_recorded_by_an_assignment_count_as_events(
+    client: httpx.AsyncClient,
+) -> None:
+    variants = await variant_ids(client)
+    created = await client.post("/v1/experiments", json={"name": "m", "variant_ids": variants})
+    experiment = created.json()["id"]
+    assert (await client.post(f"/v1/experiments/{experiment}/start")).status_code == 200
+    before = await scrape(client)
+    path = f"/v1/experiments/{experiment}/assignment"
+    for _ in range(2):  # the same unit on the same day: one impression, then a duplicate
+        assert (await client.get(path, params={"unit_id": "u", "record": "true"})).is_success
+    after = await scrape(client)
+    for result in ("recorded", "duplicate"):
+        name = "copyforge_events_ingested_total"
+        assert value(after, name, result=result) - value(before, name, result=result) == 1

@@ -9,6 +9,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from app import metrics
 from app.db import Database
 from app.group_commit import GroupCommit
 from app.models import Event, VariantDay
@@ -32,7 +33,11 @@ class EventStore(GroupCommit[Rows, list[bool]]):
 
     async def save(self, rows: Rows) -> list[bool]:
         """Store one request's events; return once committed, one flag per row."""
-        return await self.submit(rows)
+        flags = await self.submit(rows)
+        recorded = sum(flags)
+        metrics.EVENTS.labels("recorded").inc(recorded)
+        metrics.EVENTS.labels("duplicate").inc(len(flags) - recorded)
+        return flags
 
     def write(self, connection: Connection, items: list[Rows]) -> list[list[bool]]:
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite

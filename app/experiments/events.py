@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.db import Database
 from app.experiments.event_store import EventStore
 from app.experiments.schemas import (
@@ -50,6 +51,7 @@ async def record_events(
             rows.append(event_row(workspace_id, event, occurred_at, now))
             continue
         results.append(EventResult(event_id=event.event_id, status="refused", message=message))
+    metrics.EVENTS.labels("refused").inc(len(events) - len(rows))
     flags = iter(await store.save(rows) if rows else [])
     answered = [
         result

@@ -5,7 +5,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
-from app import metrics
 from app.deps import EventsCaller, RateCaller, ReadCaller, ServingCaller, SessionDep
 from app.experiments import score_service, service
 from app.experiments.events import record_events
@@ -60,13 +59,6 @@ async def post_events(request: Request, body: EventBatch, caller: EventsCaller) 
         for event, result in zip(body.events, recorded.results, strict=True)
         if result.status == "recorded"
     )
-    for result, count in (
-        ("recorded", recorded.recorded),
-        ("duplicate", recorded.duplicates),
-        ("refused", recorded.refused),
-    ):
-        if count:
-            metrics.EVENTS.labels(result).inc(count)
     return recorded
 
 

@@ -199,9 +199,7 @@ def _click_auc(score: LinearScore, clicked: Sequence[Clicks]) -> float | None:
         labels += [1, 0]
         values += [value, value]
         weights += [clicks, entry.impressions - clicks]
-    if (
-        sum(w for w, y in zip(weights, labels, strict=True) if y) == 0
-        or sum(w for w, y in zip(weights, labels, strict=True) if not y) == 0
-    ):
+    # Labels alternate clicked, unclicked: without both kinds there is nothing to rank.
+    if not any(weights[0::2]) or not any(weights[1::2]):
         return None
     return round(float(roc_auc_score(labels, values, sample_weight=weights)), 4)
