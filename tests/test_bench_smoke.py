@@ -1,6 +1,8 @@
 """The benchmarks run end to end in their quickest mode (no timing assertions)."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,7 @@ import pytest
 from app.config import Settings
 from app.llm.registry import ModelRegistry
 from app.main import create_app
-from bench import constraints, events, floor, overhead, quality, score, sdk_calls, store
+from bench import constraints, floor, overhead, quality, sdk_calls, store
 from tests.fakes import FakeLLM
 from tests.servers import serve_in_thread
 
@@ -99,21 +101,23 @@ def test_constraints_run_measures_every_setting(tmp_path: Path) -> None:
     assert report["both"]["free_of_absolutes"] == 1
 
 
+def run_benchmark(module: str, *args: str) -> None:
+    """A benchmark as its users run it: `python -m bench.<module>`, in its own process."""
+    subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        check=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+    )
+
+
 def test_events_quick_run_measures_ingest_and_assignment(tmp_path: Path) -> None:
     output = tmp_path / "events.json"
-    events.main(
-        [
-            "--batches",
-            "4",
-            "--batch",
-            "50",
-            "--seconds",
-            "0.3",
-            "--in-flight",
-            "8",
-            "--output",
-            str(output),
-        ]
+    run_benchmark(
+        "events",
+        *("--batches", "4", "--batch", "50", "--seconds", "0.3", "--in-flight", "8"),
+        *("--output", str(output)),
     )
     report = json.loads(output.read_text())
     assert report["results"]["ingest"]["events_stored"] == 200
@@ -130,7 +134,7 @@ def test_events_quick_run_measures_ingest_and_assignment(tmp_path: Path) -> None
 
 def test_score_quick_run_trains_on_the_embedded_models_slogans(tmp_path: Path) -> None:
     output = tmp_path / "score.json"
-    score.main(["--generations", "10", "--impressions", "20", "--output", str(output)])
+    run_benchmark("score", "--generations", "10", "--impressions", "20", "--output", str(output))
     results = json.loads(output.read_text())["results"]
     assert results["variants"] >= 30
     assert sum(results["rating_histogram"].values()) == results["variants"]
